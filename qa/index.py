@@ -1,0 +1,328 @@
+"""Build, save, verify and load the index folder (FAISS dense + BM25 sparse + chunk records).
+
+Layout of an index folder::
+
+    manifest.json   format version, model, tokenizer/chunker settings, source and file hashes
+    chunks.jsonl    one Chunk per line, in index order
+    embeddings.npy  float32 chunk vectors (also the re-embedding cache, keyed by embed_hash)
+    dense.faiss     FAISS inner-product index over the vectors
+    bm25.npz        BM25 postings over jieba tokens
+
+Builds write to a temporary sibling folder and rename it into place, so a build that
+dies half-way leaves the previous index untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa import __version__
+from qa.bm25 import BM25
+from qa.chunking import ChunkerSettings, chunk_documents, doc_year
+from qa.documents import Document, corpus_hash, load_documents, sha256_bytes
+from qa.embed import Embedder, load_embedder
+from qa.text import TOKENIZER_SETTINGS, tokenize
+from qa.types import Chunk
+
+FORMAT = "qa-index"
+FORMAT_VERSION = 1
+FILES = ("chunks.jsonl", "embeddings.npy", "dense.faiss", "bm25.npz")
+ANN_THRESHOLD = int(os.environ.get("QA_ANN_THRESHOLD", "20000"))  # above this many chunks: HNSW
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+EMBED_BATCH = 32
+
+Progress = Callable[[str, int, int], None]
+
+
+class IndexError_(Exception):
+    """The index folder is missing, damaged, stale or built for other settings."""
+
+
+FIX = "run `qa build` to rebuild it"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    index_dir: Path
+    files: int
+    chunks: int
+    duplicates_skipped: int
+    embedded: int
+    cached: int
+    seconds: float
+    errors: tuple[str, ...] = ()
+
+
+@dataclass
+class Index:
+    """A loaded index: chunks, their vectors in FAISS, BM25 postings and the manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    dense: Any  # faiss.Index
+    bm25: BM25
+    doc_years: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["model"]["id"])
+
+    def search_dense(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, chunk positions) by inner product with one query vector."""
+        k = min(k, len(self.chunks))
+        scores, ids = self.dense.search(np.ascontiguousarray(query[None, :], dtype=np.float32), k)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    @classmethod
+    def load(cls, path: str | Path, verify: bool = True) -> Index:
+        return load_index(Path(path), verify=verify)
+
+
+def index_text(chunk: Chunk) -> str:
+    """What is embedded and tokenised for a chunk: its nearest heading, then its text.
+
+    The heading gives short clauses their subject (e.g. which year's figures they are).
+    """
+    heading = chunk.section[-1] if chunk.section else ""
+    if not heading or heading == chunk.text or chunk.text.startswith(heading):
+        return chunk.text
+    return f"{heading}：{chunk.text}"
+
+
+def embed_key(model_id: str, text: str) -> str:
+    return hashlib.sha256(f"{model_id}\0{text}".encode()).hexdigest()[:32]
+
+
+def build_index(
+    sources: Sequence[str | Path],
+    index_dir: str | Path,
+    model_id: str | None = None,
+    settings: ChunkerSettings | None = None,
+    skip_errors: bool = False,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+) -> BuildReport:
+    """Chunk, embed (reusing cached vectors) and index ``sources`` into ``index_dir`` atomically."""
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    settings = settings or ChunkerSettings()
+    documents, errors = load_documents(sources, skip_errors=skip_errors)
+    chunks, skipped = chunk_documents(documents, settings)
+    if not chunks:
+        raise IndexError_("the sources hold no text to index")
+    embedder = embedder or load_embedder(model_id)
+    texts = [index_text(c) for c in chunks]
+    keys = [embed_key(embedder.model_id, t) for t in texts]
+    cache = _read_cache(index_dir, embedder.model_id)
+    missing = [i for i, key in enumerate(keys) if key not in cache]
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        if key in cache:
+            vectors[i] = cache[key]
+    for done in range(0, len(missing), EMBED_BATCH):
+        batch = missing[done : done + EMBED_BATCH]
+        vectors[batch] = embedder.embed_passages([texts[i] for i in batch])
+        if progress:
+            progress("embed", min(done + EMBED_BATCH, len(missing)), len(missing))
+    bm25 = BM25.fit([tokenize(t) for t in texts])
+    if progress:
+        progress("bm25", len(chunks), len(chunks))
+
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "qa_version": __version__,
+        "model": {"id": embedder.model_id, "backend": embedder.backend, "dim": embedder.dim},
+        "tokenizer": TOKENIZER_SETTINGS,
+        "chunker": settings.to_json(),
+        "index_text": "nearest-heading：text",
+        "dense": _dense_settings(len(chunks)),
+        "bm25": {"k1": bm25.k1, "b": bm25.b},
+        "source_roots": sorted({str(_root_of(Path(s)).resolve()) for s in sources}),
+        "sources": [
+            {"path": d.path, "sha256": d.sha256, "chars": len(d.text), "year": doc_year(d.text)}
+            for d in documents
+        ],
+        "corpus_sha256": corpus_hash(documents),
+        "chunk_count": len(chunks),
+        "duplicates_skipped": skipped,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    tmp = index_dir.parent / f".{index_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        _write(tmp, manifest, chunks, keys, vectors, bm25)
+        _swap_into_place(tmp, index_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return BuildReport(index_dir, len(documents), len(chunks), skipped, len(missing),
+                       len(chunks) - len(missing), time.perf_counter() - started, tuple(errors))
+
+
+def _root_of(source: Path) -> Path:
+    return source if source.is_dir() else source.parent
+
+
+def _dense_settings(n: int) -> dict[str, Any]:
+    if n > ANN_THRESHOLD:
+        return {"type": "hnsw", "M": HNSW_M, "ef_search": HNSW_EF_SEARCH, "threshold": ANN_THRESHOLD}
+    return {"type": "flat-ip", "threshold": ANN_THRESHOLD}
+
+
+def _faiss_index(vectors: np.ndarray, settings: dict[str, Any]) -> Any:
+    import faiss
+
+    dim = vectors.shape[1]
+    if settings["type"] == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, settings["M"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+def _write(folder: Path, manifest: dict[str, Any], chunks: list[Chunk], keys: list[str],
+           vectors: np.ndarray, bm25: BM25) -> None:
+    import faiss
+
+    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as handle:
+        for chunk, key in zip(chunks, keys):
+            record = chunk.to_json() | {"embed_hash": key}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    np.save(folder / "embeddings.npy", vectors)
+    faiss.write_index(_faiss_index(vectors, manifest["dense"]), str(folder / "dense.faiss"))
+    bm25.save(folder / "bm25.npz")
+    manifest["files"] = {name: _file_info(folder / name) for name in FILES}
+    data = json.dumps(manifest, ensure_ascii=False, indent=2)
+    (folder / "manifest.json").write_text(data + "\n", encoding="utf-8")
+    for name in (*FILES, "manifest.json"):
+        with open(folder / name, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _file_info(path: Path) -> dict[str, Any]:
+    return {"bytes": path.stat().st_size, "sha256": sha256_bytes(path.read_bytes())}
+
+
+def _swap_into_place(tmp: Path, index_dir: Path) -> None:
+    old = index_dir.parent / f".{index_dir.name}.old-{os.getpid()}"
+    if index_dir.exists():
+        os.replace(index_dir, old)
+    os.replace(tmp, index_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_cache(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
+    """Vectors of the current index by embed_hash, if it was built with the same model."""
+    try:
+        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("model", {}).get("id") != model_id:
+            return {}
+        vectors = np.load(index_dir / "embeddings.npy")
+        with open(index_dir / "chunks.jsonl", encoding="utf-8") as handle:
+            keys = [json.loads(line)["embed_hash"] for line in handle]
+    except (OSError, ValueError, KeyError):
+        return {}
+    if len(keys) != len(vectors):
+        return {}
+    return dict(zip(keys, vectors))
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    path = index_dir / "manifest.json"
+    if not index_dir.is_dir():
+        raise IndexError_(f"no index at {index_dir}: {FIX}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexError_(f"{path} is missing: {FIX}") from None
+    except (OSError, ValueError) as error:
+        raise IndexError_(f"{path} is unreadable ({error}): {FIX}") from None
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexError_(
+            f"{index_dir} has index format {manifest.get('format')!r} version "
+            f"{manifest.get('format_version')!r}; this qa reads version {FORMAT_VERSION}: {FIX}"
+        )
+    return manifest
+
+
+def verify_files(index_dir: Path, manifest: dict[str, Any], checksums: bool = True) -> None:
+    """Every file the manifest lists is there, whole, and (with ``checksums``) unchanged."""
+    for name, info in manifest.get("files", {}).items():
+        path = index_dir / name
+        if not path.is_file():
+            raise IndexError_(f"{path} is missing: {FIX}")
+        if path.stat().st_size != info["bytes"]:
+            raise IndexError_(f"{path} is truncated or damaged (size differs from manifest): {FIX}")
+        if checksums and sha256_bytes(path.read_bytes()) != info["sha256"]:
+            raise IndexError_(f"{path} is corrupted (checksum differs from manifest): {FIX}")
+
+
+def load_index(index_dir: Path, verify: bool = True) -> Index:
+    import faiss
+
+    manifest = read_manifest(index_dir)
+    verify_files(index_dir, manifest, checksums=verify)
+    try:
+        with open(index_dir / "chunks.jsonl", encoding="utf-8") as handle:
+            chunks = [Chunk.from_json(json.loads(line)) for line in handle]
+        dense = faiss.read_index(str(index_dir / "dense.faiss"))
+        bm25 = BM25.load(index_dir / "bm25.npz")
+    except Exception as error:  # any damage the checksums did not catch
+        raise IndexError_(f"{index_dir} cannot be read ({error}): {FIX}") from None
+    if manifest["dense"]["type"] == "hnsw":
+        dense.hnsw.efSearch = manifest["dense"]["ef_search"]
+    if not (len(chunks) == dense.ntotal == bm25.n_docs == manifest["chunk_count"]):
+        raise IndexError_(f"{index_dir} is inconsistent (chunk counts differ): {FIX}")
+    if dense.d != manifest["model"]["dim"]:
+        raise IndexError_(f"{index_dir}: vectors have dimension {dense.d}, manifest says "
+                          f"{manifest['model']['dim']}: {FIX}")
+    years = {s["path"]: s.get("year") for s in manifest["sources"]}
+    return Index(index_dir, manifest, chunks, dense, bm25, years)
+
+
+def stale_reasons(index_dir: str | Path, sources: Sequence[str | Path] | None = None) -> list[str]:
+    """Why the index no longer matches its sources (empty when it is up to date or cannot tell)."""
+    manifest = read_manifest(Path(index_dir))
+    roots = [Path(r) for r in manifest.get("source_roots", [])]
+    if sources is not None:
+        roots = [_root_of(Path(s)).resolve() for s in sources]
+    reasons = []
+    known = {s["path"]: s["sha256"] for s in manifest["sources"]}
+    current: dict[str, str] = {}
+    for root in roots:
+        if not root.is_dir():
+            reasons.append(f"source folder {root} is gone")
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix.lower() in (".txt", ".md"):
+                current[path.relative_to(root).as_posix()] = sha256_bytes(path.read_bytes())
+    for rel, digest in known.items():
+        if rel not in current:
+            reasons.append(f"{rel} was removed")
+        elif current[rel] != digest:
+            reasons.append(f"{rel} changed since the build")
+    reasons.extend(f"{rel} is new" for rel in current if rel not in known)
+    return reasons
+
+
+def load_documents_for(index: Index) -> list[Document]:
+    """The source documents of an index, as they are on disk now (for offsets checks)."""
+    roots = [Path(r) for r in index.manifest.get("source_roots", [])]
+    docs, _ = load_documents(roots)
+    return docs
