@@ -31,7 +31,7 @@ from qa.bm25 import BM25
 from qa.chunking import ChunkerSettings, chunk_documents, doc_year
 from qa.documents import Document, corpus_hash, load_documents, sha256_bytes
 from qa.embed import Embedder, load_embedder
-from qa.text import TOKENIZER_SETTINGS, tokenize
+from qa.text import TOKENIZER_SETTINGS, home_place, tokenize
 from qa.types import Chunk
 
 FORMAT = "qa-index"
@@ -74,6 +74,7 @@ class Index:
     dense: Any  # faiss.Index
     bm25: BM25
     doc_years: dict[str, int | None] = field(default_factory=dict)
+    doc_places: dict[str, str] = field(default_factory=dict)
 
     @property
     def model_id(self) -> str:
@@ -153,7 +154,8 @@ def build_index(
         "bm25": {"k1": bm25.k1, "b": bm25.b},
         "source_roots": sorted({str(_root_of(Path(s)).resolve()) for s in sources}),
         "sources": [
-            {"path": d.path, "sha256": d.sha256, "chars": len(d.text), "year": doc_year(d.text)}
+            {"path": d.path, "sha256": d.sha256, "chars": len(d.text), "year": doc_year(d.text),
+             "place": home_place(d.text)}
             for d in documents
         ],
         "corpus_sha256": corpus_hash(documents),
@@ -293,7 +295,8 @@ def load_index(index_dir: Path, verify: bool = True) -> Index:
         raise IndexError_(f"{index_dir}: vectors have dimension {dense.d}, manifest says "
                           f"{manifest['model']['dim']}: {FIX}")
     years = {s["path"]: s.get("year") for s in manifest["sources"]}
-    return Index(index_dir, manifest, chunks, dense, bm25, years)
+    places = {s["path"]: s.get("place") or "" for s in manifest["sources"]}
+    return Index(index_dir, manifest, chunks, dense, bm25, years, places)
 
 
 def stale_reasons(index_dir: str | Path, sources: Sequence[str | Path] | None = None) -> list[str]:

@@ -80,3 +80,16 @@ def cjk_ratio(text: str) -> float:
     if not letters:
         return 0.0
     return sum(1 for ch in letters if "\u4e00" <= ch <= "\u9fff") / len(letters)
+
+
+def home_place(text: str, sample_chars: int = 20000) -> str:
+    """The place a report is about: the place name it mentions most (jieba 'ns' tags)."""
+    from collections import Counter
+
+    import jieba.posseg
+
+    _jieba()
+    counts = Counter(
+        w.rstrip("市省") for w, flag in jieba.posseg.lcut(normalize(text[:sample_chars])) if flag == "ns" and len(w) >= 2
+    )
+    return counts.most_common(1)[0][0] if counts else ""

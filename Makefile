@@ -1,0 +1,36 @@
+# Quick start: `make run` (chat UI; builds the index when missing) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+
+.PHONY: run test check index bench browser-deps clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.base
+	$(PIP) -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.base
+	$(PY) app.py
+
+index: $(VENV)/.base
+	$(VENV)/bin/qa build
+
+browser-deps:
+	bash scripts/install-browser.sh
+
+test: $(VENV)/.dev browser-deps
+	$(PY) -m pytest
+
+check: $(VENV)/.dev
+	$(VENV)/bin/ruff check qa tests app.py
+	$(VENV)/bin/ruff format --check qa tests app.py
+	$(VENV)/bin/mypy qa
+
+clean:
+	rm -rf $(VENV) index .pytest_cache .mypy_cache .ruff_cache

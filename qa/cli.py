@@ -1,0 +1,140 @@
+"""The `qa` command line: build, ask, eval. Thin over the library; heavy imports stay lazy."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_INDEX = os.environ.get("QA_INDEX", "index")
+DEFAULT_SOURCES = os.environ.get("QA_SOURCES", "seeds")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _load_engine(index: str) -> Any:
+    from qa.engine import Engine
+    from qa.index import IndexError_
+    from qa.embed import ModelError
+
+    try:
+        return Engine.load(index)
+    except (IndexError_, ModelError) as error:
+        _fail(str(error))
+
+
+@click.group()
+@click.version_option(package_name="qa")
+def cli() -> None:
+    """Answer questions about Chinese government reports, with exact citations."""
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, type=click.Path())
+@click.option("--index", "index_dir", default=DEFAULT_INDEX, show_default=True, help="Index folder to write.")
+@click.option("--model", default=None, help="Embedding model: hub id or local folder (default: bundled e5-small).")
+@click.option("--max-chars", default=None, type=int, help="Largest chunk, in characters.")
+@click.option("--skip-errors", is_flag=True, help="Build without files that cannot be decoded.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def build(sources: tuple[str, ...], index_dir: str, model: str | None, max_chars: int | None,
+          skip_errors: bool, quiet: bool) -> None:
+    """(Re)build the index from SOURCES (files or folders; default: seeds/)."""
+    from qa.chunking import ChunkerSettings
+    from qa.documents import SourceError
+    from qa.embed import ModelError
+    from qa.index import IndexError_, build_index
+
+    settings = ChunkerSettings(max_chars=max_chars) if max_chars else ChunkerSettings()
+    bar: Any = None
+
+    def progress(stage: str, done: int, total: int) -> None:
+        nonlocal bar
+        if quiet or stage != "embed":
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="embedding chunks", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        report = build_index(list(sources) or [DEFAULT_SOURCES], index_dir, model, settings,
+                             skip_errors=skip_errors, progress=progress)
+    except (SourceError, IndexError_, ModelError, OSError) as error:
+        _fail(str(error))
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for error in report.errors:
+        click.echo(f"skipped: {error}", err=True)
+    click.echo(
+        f"built {report.index_dir}: {report.files} file(s), {report.chunks} chunks, "
+        f"{report.duplicates_skipped} repeated paragraphs skipped, {report.embedded} chunks embedded, "
+        f"{report.cached} from cache, {report.seconds:.1f} s"
+    )
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--index", "index_dir", default=DEFAULT_INDEX, show_default=True)
+@click.option("-k", default=3, show_default=True, help="Passages to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def ask(question: str, index_dir: str, k: int, as_json: bool) -> None:
+    """Answer QUESTION with its citation and the passages behind it."""
+    from qa.engine import QuestionError
+
+    engine = _load_engine(index_dir)
+    try:
+        result = engine.ask(question, k=k)
+    except QuestionError as error:
+        _fail(str(error))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if result.found:
+        c = result.citation
+        click.echo(click.style(result.answer, bold=True) + f"   (confidence {result.confidence:.2f})")
+        click.echo(f"  {c.doc} [{c.start}:{c.end}]  {c.section}")
+    else:
+        click.echo(f"报告中没有找到答案 (not in the report; confidence {result.confidence:.2f})")
+    for i, passage in enumerate(result.passages, start=1):
+        ch = passage.chunk
+        click.echo(f"\n[{i}] {ch.section_path}  ({ch.id}, score {passage.score:.3f})")
+        click.echo(f"    {ch.text}")
+
+
+@cli.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False))
+@click.option("--index", "index_dir", default=DEFAULT_INDEX, show_default=True)
+@click.option("-k", default=5, show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="List the questions answered wrongly.")
+def evaluate_command(questions: str, index_dir: str, k: int, verbose: bool) -> None:
+    """Score QUESTIONS (a .jsonl file like shared/data/dev_questions.jsonl)."""
+    from qa.evaluate import evaluate, format_report, load_questions
+
+    engine = _load_engine(index_dir)
+    try:
+        items = load_questions(questions)
+    except (OSError, ValueError) as error:
+        _fail(f"{questions}: {error}")
+    report = evaluate(engine, items, k=k)
+    click.echo(format_report(report))
+    if verbose:
+        for row in report.rows:
+            if row.em < 1 or (row.item["answers"] and row.rank != 1):
+                click.echo(f"  {row.item['id']} rank={row.rank} em={row.em:.0f} conf={row.confidence:.2f} "
+                           f"{row.item['question']} → {row.answer!r} gold={row.item['answers']}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Follow-up questions: decide whether a turn leans on the previous one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+FOLLOWUP_START = re.compile(r"^(那么?|那个|还有|另外|再问|其中|它|其|该|这个|这项|这一|此|比上年|比去年|同比|与上年|and\b|what about|how about)",
+                            re.IGNORECASE)
+FOLLOWUP_END = re.compile(r"(呢|的呢|又如何|又怎样|怎么样)[？?]?$")
+PRONOUN = re.compile(r"(它|其|该项|这个|这项|此项|上述|\bit\b|\bits\b|\bthat\b)", re.IGNORECASE)
+
+
+def is_followup(question: str, has_topic: bool) -> bool:
+    """Does a question need the previous turn to be understood?
+
+    >>> is_followup("那货物吞吐量呢？", True), is_followup("比上年增长了多少？", False)
+    (True, True)
+    >>> is_followup("2017年天津计划新增就业多少人？", True)
+    False
+    """
+    q = question.strip()
+    if FOLLOWUP_START.search(q) or FOLLOWUP_END.search(q):
+        return True
+    if PRONOUN.search(q) and len(q) <= 20:
+        return True
+    return not has_topic and len(q) <= 16
+
+
+def previous_questions(history: Sequence[Any] | None) -> list[str]:
+    """User questions from a history of (question, answer) pairs or chat messages, oldest first."""
+    questions: list[str] = []
+    for turn in history or []:
+        if isinstance(turn, dict):
+            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
+                questions.append(turn["content"])
+        elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
+            questions.append(turn[0])
+    return [q for q in questions if q.strip()]

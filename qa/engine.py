@@ -1,0 +1,211 @@
+"""The question-answering engine: follow-up resolution → hybrid retrieval → reader → Answer."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.embed import Embedder, load_embedder
+from qa.index import FIX, Index, IndexError_, load_index
+from qa.query import Question, analyse
+from qa.reader import (
+    DATE,
+    Span,
+    book_titles,
+    clause_bounds,
+    cloze_spans,
+    head_noun_spans,
+    number_spans,
+    support,
+    trim,
+    unit_fit,
+)
+from qa.retrieve import RetrievalSettings, Scored, equivalence_map, retrieve, term_weight
+from qa.dialogue import is_followup, previous_questions
+from qa.text import normalize
+from qa.types import Answer, Citation, Passage
+
+MAX_QUESTION_CHARS = int(os.environ.get("QA_MAX_QUESTION_CHARS", "1000"))
+READ_PASSAGES = 6  # how many top passages the reader looks into
+ABSTAIN_BELOW = 0.5
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked (empty, too long, no text); the message says why."""
+
+
+def clean_question(question: object, max_chars: int = MAX_QUESTION_CHARS) -> str:
+    """Validate and tidy a question: control characters out, length bounded, some text required.
+
+    >>> clean_question("  GDP\\x00增长多少？ ")
+    'GDP增长多少？'
+    """
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is too long ({len(question)} characters; the limit is {max_chars})")
+    text = "".join(ch for ch in question if unicodedata.category(ch)[0] != "C" or ch in " ")
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise QuestionError("the question is empty")
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError("the question has no words to search for")
+    return text
+
+
+@dataclass(frozen=True)
+class Reading:
+    span: Span
+    scored: Scored
+    rank: int
+
+
+class Engine:
+    """Answers questions from one index. Thread-safe: queries share read-only state."""
+
+    def __init__(self, index: Index, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings or RetrievalSettings()
+        years = [y for y in index.doc_years.values() if y]
+        self.report_year: int | None = max(years) if years else None
+        self.periods = {c.period for c in index.chunks if c.period}
+        self.home_places = self._home_places()
+
+    @classmethod
+    def load(cls, path: str | Path = "index", model: str | None = None, verify: bool = True) -> Engine:
+        """Load an index and the embedder its manifest names; ``model`` must agree if given."""
+        index = load_index(Path(path), verify=verify)
+        if model and model != index.model_id:
+            raise IndexError_(f"{path} was built with model {index.model_id!r}, not {model!r}: "
+                              f"{FIX} --model {model}")
+        embedder = load_embedder(index.model_id)
+        if embedder.dim != index.manifest["model"]["dim"]:
+            raise IndexError_(f"model {index.model_id!r} gives dimension {embedder.dim}, the index "
+                              f"holds {index.manifest['model']['dim']}: {FIX}")
+        return cls(index, embedder)
+
+    def _home_places(self) -> set[str]:
+        """The places the reports are about, with their short forms (天津 → 天津市, 津)."""
+        places: set[str] = set()
+        for place in self.index.doc_places.values():
+            if place:
+                places.update({place, place + "市", place + "省", place[-1]})
+        return places
+
+    def analyse(self, question: str, history: Sequence[Any] | None = None) -> Question:
+        """The question as the engine understands it, follow-ups resolved against ``history``."""
+        previous: Question | None = None
+        for earlier in previous_questions(history)[-3:]:
+            text = clean_question(earlier)
+            candidate = analyse(text, self.report_year, previous)
+            if previous is None or is_followup(text, bool(candidate.terms)):
+                previous = candidate
+            else:
+                previous = analyse(text, self.report_year)
+        own = analyse(question, self.report_year)
+        if previous is not None and is_followup(question, bool(own.terms)):
+            return analyse(question, self.report_year, previous)
+        return own
+
+    def ask(self, question: str, history: Sequence[Any] | None = None, k: int = 5) -> Answer:
+        text = clean_question(question)
+        k = max(1, min(int(k), 50))
+        q = self.analyse(text, history)
+        ranked = retrieve(self.index, self.embedder, q, max(k, READ_PASSAGES), self.settings)
+        reading = self._read(q, ranked)
+        confidence, reason = self._confidence(q, ranked, reading)
+        found = reading is not None and confidence >= ABSTAIN_BELOW and not reason
+        order = list(ranked)
+        if found and reading is not None:
+            order.insert(0, order.pop(reading.rank))  # the passage that proves the answer first
+        passages = tuple(Passage(self.index.chunks[s.position], s.score) for s in order[:k])
+        if not found or reading is None:
+            return Answer(text, False, "", confidence, Citation(), passages, -1, q.search_text)
+        chunk = self.index.chunks[reading.scored.position]
+        start, end = chunk.start + reading.span.start, chunk.start + reading.span.end
+        answer = chunk.text[reading.span.start : reading.span.end]
+        citation = Citation(chunk.doc, chunk.section_path, start, end)
+        return Answer(text, True, answer, confidence, citation, passages, 0, q.search_text)
+
+    # -- reader -------------------------------------------------------------------------
+
+    def _read(self, q: Question, ranked: list[Scored]) -> Reading | None:
+        terms = q.terms + q.extra_terms
+        weights = {t: term_weight(self.index, t) for t in terms}
+        groups = equivalence_map(q)
+        top = ranked[0].score if ranked else 0.0
+        best: Reading | None = None
+        for rank, scored in enumerate(ranked[:READ_PASSAGES]):
+            chunk = self.index.chunks[scored.position]
+            text = chunk.text
+            norm = normalize(text)
+            prior = 0.8 * (scored.score - top) - 0.03 * rank + 0.2 * scored.period_match
+            for span in self._candidates(q, text, norm, terms, weights, groups):
+                span = Span(span.start, span.end, span.kind, span.score + prior, span.support)
+                if best is None or span.score > best.span.score:
+                    best = Reading(span, scored, rank)
+        return best
+
+    def _candidates(self, q: Question, text: str, norm: str, terms: tuple[str, ...],
+                    weights: dict[str, float], groups: dict[str, tuple[str, ...]]) -> list[Span]:
+        spans: list[Span] = []
+
+        def sup(end: int) -> float:
+            return support(norm, end, terms, weights, groups) if terms else 0.5
+
+        if q.kind == "number" or q.kind == "other":
+            for a, b, unit in number_spans(text):
+                s = sup(a)
+                spans.append(Span(a, b, "number", 1.2 * s + 0.5 * unit_fit(unit, q.unit_hint), s))
+        elif q.kind == "date":
+            for m in DATE.finditer(text):
+                s = sup(m.start()) if terms else 0.5
+                s = max(s, sup(min(len(norm), m.end() + 30)))
+                spans.append(Span(m.start(), m.end(), "date", 1.2 * s, s))
+        else:
+            for a, b, strength in cloze_spans(text, q) + head_noun_spans(text, q):
+                a, b = trim(text, a, b)
+                if b - a < 1:
+                    continue
+                clause = clause_bounds(norm, a)
+                s = max(sup(a), sup(clause[1]))
+                spans.append(Span(a, b, "slot", 1.2 * s + 0.6 * strength, s))
+            if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(terms)):
+                for a, b in book_titles(text):
+                    s = max(sup(a), sup(b))
+                    spans.append(Span(a, b, "title", 1.2 * s + 0.3, s))
+        return spans
+
+    def _confidence(self, q: Question, ranked: list[Scored], reading: Reading | None) -> tuple[float, str]:
+        """Confidence in [0, 1] and, if the report cannot answer, why."""
+        if not ranked:
+            return 0.0, "empty index"
+        top = ranked[0]
+        if reading is None:
+            return _sigmoid(2.0 * top.coverage - 3.0), "no span of the asked-for kind"
+        chunk = self.index.chunks[reading.scored.position]
+        passage_norm = normalize(" ".join(chunk.section) + chunk.text)
+        for year in q.years:
+            if year not in self.periods and str(year) not in passage_norm:
+                return 0.05, f"the report does not cover {year}"
+        foreign = [p for p in q.places if p not in self.home_places and p.rstrip("市省") not in self.home_places]
+        if any(p.rstrip("市省") not in passage_norm for p in foreign):
+            return 0.1, "the place asked about is not in the passage"
+        x = (
+            4.0 * (reading.span.support - 0.55)
+            + 1.0 * reading.scored.coverage
+            + 0.8 * reading.scored.period_match
+            - 0.15 * reading.rank
+        )
+        return _sigmoid(x), ""
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))

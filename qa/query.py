@@ -1,0 +1,240 @@
+"""Question analysis: normalisation, content terms, answer type, time scope, places, cloze anchors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from qa.lexicon import EN_STOPWORDS, equivalents, translate_english
+from qa.text import STOPWORDS, cjk_ratio, normalize, segment, tokenize
+
+# Words that ask for something rather than name it; they are not topic terms.
+GENERIC_TERMS = frozenset(
+    """
+    天津 天津市 全市 本市 报告 政府 工作 政府工作报告 提出 要求 主要 计划 目标 预期 预计 今年 去年 上年 明年 过去
+    一年 全年 已经 完成 实现 达到 达 提高 提高到 增加 增长 增速 增幅 涨幅 比重 比例 占 占比 多少 几 情况 方面 相关
+    规定 开展 推进 加快 实施 年末 年底 年初 年度 同比 比 期间 当年 万 亿 元 个 数量 总数 规模 水平 什么 哪些 有
+    要 将 会 了 是 呢 控制 控制在 新 新增 共 总共 到 建成 建设 打造 探索 坚持 签署 以 为
+    """.split()
+)
+PAST_CUES = ("去年", "上年", "过去一年", "过去", "已经", "已", "取得", "完成了", "实现了", "回顾", "last year",
+             "in the past")
+FUTURE_CUES = ("今年", "计划", "目标", "预期", "将", "要", "力争", "拟", "打算", "安排", "this year", "plan",
+               "target", "will", "expected", "goal", "aim")
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)")
+WH = re.compile(r"(什么时候|何时|哪一天|哪天|哪一年|哪年|什么|哪些|哪几[个项类种条家所座]?|哪[个条家所座类种项位部]?|谁|多少|几)")
+COUNTERS = "人户家套辆所个项座条台名位辆张间次批件处"
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the retriever and reader need to know about a question."""
+
+    text: str  # as asked
+    norm: str  # normalised (NFKC, T→S, lower case)
+    lang: str  # "zh" or "en"
+    terms: tuple[str, ...]  # topic terms, in order, for matching against report text
+    expansions: tuple[str, ...]  # equivalent report words and English translations
+    kind: str  # number | date | slot | other
+    unit_hint: str = ""  # e.g. "人" for 多少人, "%" for 增长/比重 questions
+    years: tuple[int, ...] = ()  # years named explicitly
+    tense: str = ""  # "past" | "future" | ""
+    places: tuple[str, ...] = ()  # place names in the question
+    left: str = ""  # cloze context before the question word
+    right: str = ""  # cloze context after the question word
+    wh: str = ""
+    search_text: str = ""  # what is embedded for dense retrieval
+    extra_terms: tuple[str, ...] = field(default=())  # topic carried over from earlier turns
+
+    @property
+    def all_terms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.terms + self.expansions + self.extra_terms))
+
+
+def detect_lang(text: str) -> str:
+    """'en' when a question is written mostly in Latin letters.
+
+    >>> detect_lang("When was the report delivered?"), detect_lang("GDP增长多少？")
+    ('en', 'zh')
+    """
+    return "en" if cjk_ratio(text) < 0.3 else "zh"
+
+
+def answer_kind(norm: str, lang: str) -> tuple[str, str]:
+    """(kind, unit hint) of the answer a question asks for.
+
+    >>> answer_kind("2017年计划新增就业多少人？", "zh")
+    ('number', '人')
+    >>> answer_kind("生产总值预期增长多少？", "zh")
+    ('number', '%')
+    >>> answer_kind("第十三届全运会什么时候开幕？", "zh")
+    ('date', '')
+    """
+    if lang == "en":
+        if re.search(r"\bwhen\b|\bwhat date\b|\bwhich day\b", norm):
+            return "date", ""
+        if re.search(r"how many|how much|what (?:is|was|were) the (?:number|amount|total)|percent|rate|growth|share", norm):
+            return "number", "%" if re.search(r"percent|rate|growth|share|proportion|increase", norm) else ""
+        if re.search(r"\b(which|what|who)\b", norm):
+            return "slot", ""
+        return "other", ""
+    if re.search(r"什么时候|何时|哪一?天|哪一?年|几月|几号|日期", norm):
+        return "date", ""
+    counter = re.search(rf"(?:多少|几)(?:万|亿)?([{COUNTERS}]|人次|吨|元|平方米|公里|亩|标准箱)", norm)
+    if counter:
+        return "number", counter.group(1)
+    if re.search(r"增长|增速|增幅|涨幅|比重|比例|占比|百分|率|降低|下降|提高了?多少", norm) and re.search(
+        r"多少|几|怎样|如何|是多少", norm
+    ):
+        return "number", "%"
+    if re.search(r"占.{0,8}多少", norm):
+        return "number", "%"
+    if re.search(r"多少|几[个项家所]?|多大|多高|多长", norm):
+        return "number", ""
+    if WH.search(norm):
+        return "slot", ""
+    return "other", ""
+
+
+def time_scope(norm: str, report_year: int | None) -> tuple[tuple[int, ...], str]:
+    """Years a question names (relative words resolved against the report's year) and its tense.
+
+    >>> time_scope("去年生产总值是多少", 2017)
+    ((2016,), 'past')
+    >>> time_scope("2017年计划新增就业多少人", 2017)
+    ((2017,), 'future')
+    """
+    norm = re.sub(r"比上年|比去年|同比|较上年|较去年", "", norm)
+    years = [int(y) for y in YEAR.findall(norm)]
+    tense = ""
+    if any(cue in norm for cue in PAST_CUES):
+        tense = "past"
+    if any(cue in norm for cue in FUTURE_CUES):
+        tense = "future"
+    if report_year:
+        if re.search(r"去年|上年|过去一年|last year", norm):
+            years.append(report_year - 1)
+            tense = "past"
+        if re.search(r"今年|this year", norm):
+            years.append(report_year)
+        if not tense and years:
+            tense = "past" if max(years) < report_year else "future"
+    return tuple(dict.fromkeys(years)), tense
+
+
+@lru_cache(maxsize=1)
+def _posseg():  # type: ignore[no-untyped-def]
+    import jieba.posseg
+
+    from qa.text import _jieba
+
+    _jieba()  # quiet, thread-safe initialisation
+    return jieba.posseg
+
+
+def place_names(text: str) -> tuple[str, ...]:
+    """Place names jieba tags in a (normalised) question.
+
+    >>> place_names("2016年北京市生产总值是多少")
+    ('北京市',)
+    """
+    names = [w for w, flag in _posseg().lcut(text) if flag == "ns" and len(w) >= 2]
+    return tuple(dict.fromkeys(names))
+
+
+def topic_terms(norm: str, lang: str) -> list[str]:
+    """Topic words of a question: its words minus stop words, question words and generic words.
+
+    >>> topic_terms("2016年天津港货物吞吐量是多少？", "zh")
+    ['天津港', '货物', '吞吐量']
+    """
+    if lang == "en":
+        return translate_english(norm)
+    words = segment(norm)
+    terms = []
+    for word in words:
+        if word in STOPWORDS or word in GENERIC_TERMS or YEAR.fullmatch(word + "年") or word.isdigit():
+            continue
+        if len(word) == 1 and word not in "港税钢煤水电气车房地":
+            continue
+        terms.append(word)
+    return list(dict.fromkeys(terms))
+
+
+def cloze(norm: str) -> tuple[str, str, str]:
+    """Split a question at its question word: (left context, question word, right context).
+
+    >>> cloze("深化国企改革以什么为突破口？")
+    ('深化国企改革以', '什么', '为突破口')
+    """
+    text = re.sub(r"[？?。!！\s]+$", "", norm)
+    match = WH.search(text)
+    if not match:
+        return text, "", ""
+    left = re.sub(r"^(?:19|20)\d{2}年", "", text[: match.start()])
+    return left, match.group(1), text[match.end() :]
+
+
+def analyse(text: str, report_year: int | None = None, previous: Question | None = None) -> Question:
+    """Analyse a question; with ``previous`` (the last turn), fill in what a follow-up leaves out.
+
+    A follow-up without a topic of its own (``比上年增长了多少？``) carries the previous topic;
+    one without a year keeps the previous years; one without a question word keeps the
+    previous answer type (``那农村危房呢？``).
+    """
+    norm = normalize(text)
+    lang = detect_lang(norm)
+    kind, unit = answer_kind(norm, lang)
+    years, tense = time_scope(norm, report_year)
+    terms = topic_terms(norm, lang)
+    extra_terms: tuple[str, ...] = ()
+    if previous is not None:
+        if not terms:
+            extra_terms = previous.terms + previous.extra_terms
+        if not years and not (tense and tense != previous.tense):
+            years, tense = previous.years, tense or previous.tense
+        elif not years and tense == "future" and report_year:
+            years = (report_year,)
+        if kind == "other":
+            kind = previous.kind
+            unit = previous.unit_hint if (not terms or previous.unit_hint == "%") else ""
+            if not terms:
+                norm_left, norm_right = previous.left, previous.right
+            else:
+                norm_left, norm_right = "", ""
+        else:
+            norm_left, norm_right = "", ""
+    expansions: list[str] = []
+    for term in terms + list(extra_terms):
+        expansions.extend(equivalents(term))
+    if lang == "zh":
+        # English words inside a Chinese question (GDP, CPI, R&D) get their report terms too
+        expansions.extend(translate_english(" ".join(re.findall(r"[a-z][a-z&.\-]*", norm))))
+    left, wh, right = cloze(norm) if lang == "zh" else ("", "", "")
+    if previous is not None and not wh:
+        left, wh, right = norm_left, previous.wh, norm_right
+    places = place_names(norm if lang == "zh" else " ".join(terms))
+    search = text if lang == "zh" else f"{text} {' '.join(terms)}"
+    if previous is not None:
+        scope = "".join(f"{y}年" for y in years)
+        search = f"{scope}{''.join(extra_terms)}{re.sub(r'^(那么?|还有|另外)', '', norm)}"
+    return Question(
+        text=text, norm=norm, lang=lang, terms=tuple(terms),
+        expansions=tuple(t for t in dict.fromkeys(expansions) if t not in terms),
+        kind=kind, unit_hint=unit, years=years, tense=tense, places=places,
+        left=left, right=right, wh=wh, search_text=search, extra_terms=tuple(extra_terms),
+    )
+
+
+def query_tokens(question: Question) -> dict[str, float]:
+    """BM25 query terms with weights: the question's own tokens 1.0, expansions 0.7, carried topic 0.8."""
+    weights: dict[str, float] = {}
+    base = question.norm if question.lang == "zh" else " ".join(question.terms)
+    for token in tokenize(base):
+        if token not in EN_STOPWORDS and not YEAR.fullmatch(token + "年"):
+            weights[token] = 1.0
+    for term, weight in [(t, 0.7) for t in question.expansions] + [(t, 0.8) for t in question.extra_terms]:
+        for token in tokenize(term):
+            weights.setdefault(token, weight)
+    return weights

@@ -1,0 +1,204 @@
+"""The reader: pick the shortest verbatim span of the top passages that answers the question.
+
+Candidates are typed spans (numbers with units and qualifiers, dates, cloze fills
+between the question's own words, noun phrases ending in the asked-for head noun,
+book titles《…》); each is scored by how much of the question's topic stands close
+before it, the rank of its passage and whether its type fits the question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.query import Question
+from qa.text import normalize
+
+UNITS = sorted(
+    """
+    % 个百分点 倍 亿元 万元 千元 元 美元 亿美元 万美元 亿吨 万吨 吨 万标准箱 标准箱 万人次 人次 万人 人 万户 户 万家 家
+    万套 套 万辆 辆 所 个 项 座 条 台 名 位 张 间 次 批 件 处 万平方米 平方米 平方公里 万亩 亩 公里 千米 米 万千瓦 千瓦
+    立方米 万立方米 吨标准煤 小时 天 年 岁 元/月 元/人
+    """.split(),
+    key=len,
+    reverse=True,
+)
+UNIT_RE = "|".join(re.escape(u) for u in UNITS)
+NUMBER = re.compile(
+    rf"(?:近|超过|超|约|逾|不足|不到|将近|接近|达到|突破)?"
+    rf"(\d+(?:\.\d+)?)(多)?([十百千万亿]*)(?:({UNIT_RE}))?(左右|以上|以内|以下|多)?"
+)
+DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}年(?:底|末|初|内)")
+CLAUSE_END = "，,;；。！？!?：:"
+QUOTES = "“”\"'‘’「」『』"
+PREFIXES = ("近", "超过", "超", "约", "逾", "不足", "不到", "将近", "接近")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # offsets within the passage text
+    end: int
+    kind: str
+    score: float
+    support: float  # topic coverage of the span's context (0..1)
+
+
+def clause_bounds(text: str, pos: int) -> tuple[int, int]:
+    """The clause (between punctuation) around position ``pos``.
+
+    >>> clause_bounds("收入2723亿元，增长10%;好", 10)
+    (9, 14)
+    """
+    start = max((text.rfind(ch, 0, pos) for ch in CLAUSE_END), default=-1) + 1
+    ends = [i for i in (text.find(ch, pos) for ch in CLAUSE_END) if i >= 0]
+    return start, min(ends) if ends else len(text)
+
+
+def number_spans(text: str) -> list[tuple[int, int, str]]:
+    """Numbers with their unit and qualifiers: (start, end, unit); years and ordinals are left out.
+
+    >>> [text[a:b] for text in ["压减炼钢产能180万吨，增长7%以上，2017年"] for a, b, _ in number_spans(text)]
+    ['180万吨', '7%以上']
+    """
+    spans = []
+    for match in NUMBER.finditer(text):
+        value, _, magnitude, unit, _ = match.groups()
+        unit = (magnitude or "") + (unit or "")
+        if unit == "年" or (not unit and len(value) == 4 and text[match.end() : match.end() + 1] in "年-"):
+            continue  # a year, not a quantity
+        if match.start() > 0 and text[match.start() - 1] in "第":
+            continue
+        start = match.start()
+        prefix = next((p for p in PREFIXES if text.startswith(p, start)), "")
+        if prefix and prefix in ("达到", "突破"):
+            start += len(prefix)
+        spans.append((start, match.end(), unit or ""))
+    return spans
+
+
+def unit_fit(unit: str, hint: str) -> float:
+    """How well a span's unit answers a question's unit hint (1 good, 0 neutral, negative bad)."""
+    if not hint:
+        return 0.0 if unit else -0.3
+    if hint == "%":
+        return 1.0 if unit in ("%", "个百分点") else -1.0
+    if unit.endswith(hint):
+        return 1.0
+    return -1.0 if unit else -0.5
+
+
+def support(text_norm: str, end: int, terms: tuple[str, ...], weights: dict[str, float],
+            groups: dict[str, tuple[str, ...]], window: int = 40) -> float:
+    """Topic coverage of the text just before a span (closer and same-clause words count more)."""
+    total = sum(weights.get(t, 1.0) for t in terms) or 1.0
+    begin = max(0, end - window)
+    context = text_norm[begin:end]
+    clause_start = max((context.rfind(ch) for ch in "，,;；。！？!?"), default=-1) + 1
+    hit = 0.0
+    for term in terms:
+        best = 0.0
+        for variant in (term, *groups.get(term, ())):
+            at = context.rfind(variant)
+            if at < 0:
+                continue
+            best = max(best, 1.0 if at >= clause_start else 0.6)
+        if best == 0.0 and len(term) >= 3 and sum(ch in context for ch in term) / len(term) >= 0.67:
+            best = 0.4
+        hit += best * weights.get(term, 1.0)
+    return hit / total
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Strip spaces, particles and unbalanced quotes from a span's edges.
+
+    >>> s = "坚持“安全第一、预防为主”的方针"; a, b = trim(s, 2, 13); s[a:b]
+    '安全第一、预防为主'
+    """
+    while start < end and (text[start] in " \u3000，、" or text[start] in QUOTES):
+        start += 1
+    while end > start and (text[end - 1] in " \u3000，、的了" or text[end - 1] in QUOTES):
+        end -= 1
+    inner = text[start:end]
+    # keep quotes that are balanced inside the span (“多证合一”和“证照分离”)
+    if start > 0 and text[start - 1] in "“「" and inner.count("”") > inner.count("“"):
+        start -= 1
+    if end < len(text) and text[end] in "”」" and inner.count("“") > inner.count("”"):
+        end += 1
+    return start, end
+
+
+def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
+    """Fill the question's blank from a passage: text between its left and right context words.
+
+    Returns (start, end, anchor strength) for each fill found.
+    """
+    norm = normalize(text)
+    out = []
+    lefts = _suffixes(question.left, 1, 6)
+    rights = _prefixes(question.right, 1, 6)
+    for left in lefts:
+        for match in re.finditer(re.escape(left), norm):
+            a = match.end()
+            limit = min(len(norm), a + 40)
+            stop = min([i for i in (norm.find(ch, a) for ch in "。;；!?！？") if i >= 0] + [limit])
+            for right in rights:
+                b = norm.find(right, a, stop + len(right))
+                if b > a and b - a <= 40:
+                    include_head = question.wh.startswith("哪") and len(question.wh) > 1
+                    end = b + len(right) if include_head and _is_noun_head(right) else b
+                    strength = min(len(left), 4) / 4 + min(len(right), 4) / 4
+                    out.append((a, end, strength))
+                    break
+    return out
+
+
+def head_noun_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
+    """Noun phrases ending in the question's head noun (哪类企业 → 国内外500强企业)."""
+    head = _head_noun(question.right)
+    if not head:
+        return []
+    from qa.query import _posseg
+
+    out = []
+    norm = normalize(text)
+    for match in re.finditer(re.escape(head), norm):
+        end = match.end()
+        start, _ = clause_bounds(norm, match.start())
+        words = _posseg().lcut(text[start : match.start()])
+        keep = 0
+        for word, flag in reversed(words):
+            if flag.startswith(("v", "p", "c", "u", "d", "r", "x")) or word in "的和与及":
+                break
+            keep += len(word)
+        begin = match.start() - keep
+        if keep:
+            out.append((begin, end, 0.5))
+    return out
+
+
+def _head_noun(right: str) -> str:
+    match = re.match(r"^[“\"]?([\u4e00-\u9fff]{1,4})", right)
+    return match.group(1) if match else ""
+
+
+def _is_noun_head(word: str) -> bool:
+    from qa.query import _posseg
+
+    words = _posseg().lcut(word)
+    return bool(words) and words[-1].flag.startswith("n")
+
+
+def _suffixes(text: str, shortest: int, longest: int) -> list[str]:
+    text = re.sub(r"[？?。!！\s]", "", text)
+    out = [text[-n:] for n in range(min(longest, len(text)), shortest - 1, -1)]
+    return [s for s in out if not re.fullmatch(r"[的了是要在和与有]", s)]
+
+
+def _prefixes(text: str, shortest: int, longest: int) -> list[str]:
+    text = re.sub(r"[？?。!！\s]", "", text)
+    out = [text[:n] for n in range(min(longest, len(text)), shortest - 1, -1)]
+    return [s for s in out if not re.fullmatch(r"[的了是要在和与有呢吗]", s)]
+
+
+def book_titles(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"《[^《》]{2,40}》", text)]
