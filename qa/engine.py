@@ -22,6 +22,7 @@ from qa.reader import (
     cloze_spans,
     head_noun_spans,
     number_spans,
+    novelty,
     support,
     trim,
     unit_fit,
@@ -77,6 +78,7 @@ class Engine:
         self.report_year: int | None = max(years) if years else None
         self.periods = {c.period for c in index.chunks if c.period}
         self.home_places = self._home_places()
+        self.home = tuple(sorted(self.home_places, key=len, reverse=True))
 
     @classmethod
     def load(cls, path: str | Path = "index", model: str | None = None, verify: bool = True) -> Engine:
@@ -104,14 +106,13 @@ class Engine:
         previous: Question | None = None
         for earlier in previous_questions(history)[-3:]:
             text = clean_question(earlier)
-            candidate = analyse(text, self.report_year, previous)
-            if previous is None or is_followup(text, bool(candidate.terms)):
-                previous = candidate
-            else:
-                previous = analyse(text, self.report_year)
-        own = analyse(question, self.report_year)
+            own = analyse(text, self.report_year, home=self.home)
+            if previous is not None and is_followup(text, bool(own.terms)):
+                own = analyse(text, self.report_year, previous, home=self.home)
+            previous = own
+        own = analyse(question, self.report_year, home=self.home)
         if previous is not None and is_followup(question, bool(own.terms)):
-            return analyse(question, self.report_year, previous)
+            return analyse(question, self.report_year, previous, home=self.home)
         return own
 
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int = 5) -> Answer:
@@ -157,31 +158,46 @@ class Engine:
                     weights: dict[str, float], groups: dict[str, tuple[str, ...]]) -> list[Span]:
         spans: list[Span] = []
 
-        def sup(end: int) -> float:
-            return support(norm, end, terms, weights, groups) if terms else 0.5
+        foreign = self._foreign_places(q)
 
-        if q.kind == "number" or q.kind == "other":
+        def sup(a: int, b: int, inside: bool = False) -> float:
+            value = support(norm, a, b, terms, weights, groups, q.bigrams, inside)
+            if foreign:  # a place the question names must stand next to the answer
+                cs, ce = clause_bounds(norm, a)
+                ps = clause_bounds(norm, cs - 2)[0] if cs >= 2 else cs
+                if not any(p in norm[ps:ce] for p in foreign):
+                    value *= 0.3
+            return value
+
+        if q.kind in ("number", "other"):
             for a, b, unit in number_spans(text):
-                s = sup(a)
+                s = sup(a, b)
                 spans.append(Span(a, b, "number", 1.2 * s + 0.5 * unit_fit(unit, q.unit_hint), s))
         elif q.kind == "date":
             for m in DATE.finditer(text):
-                s = sup(m.start()) if terms else 0.5
-                s = max(s, sup(min(len(norm), m.end() + 30)))
+                s = sup(m.start(), m.end())
                 spans.append(Span(m.start(), m.end(), "date", 1.2 * s, s))
         else:
-            for a, b, strength in cloze_spans(text, q) + head_noun_spans(text, q):
+            found = cloze_spans(text, q)
+            if not found and (q.wh.startswith("哪") or q.wh == "什么"):
+                found += head_noun_spans(text, q)
+            for a, b, strength in found:
                 a, b = trim(text, a, b)
                 if b - a < 1:
                     continue
-                clause = clause_bounds(norm, a)
-                s = max(sup(a), sup(clause[1]))
-                spans.append(Span(a, b, "slot", 1.2 * s + 0.6 * strength, s))
+                s = sup(a, b)
+                fresh = novelty(norm[a:b], q.norm)
+                spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength + 0.6 * fresh, s))
             if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(terms)):
                 for a, b in book_titles(text):
-                    s = max(sup(a), sup(b))
-                    spans.append(Span(a, b, "title", 1.2 * s + 0.3, s))
+                    s = sup(a, b, inside=True)
+                    spans.append(Span(a, b, "title", 1.2 * s + 0.5, s))
         return spans
+
+    def _foreign_places(self, q: Question) -> list[str]:
+        """Places named in the question other than the report's own, in their short form."""
+        return [p.rstrip("市省") for p in q.places
+                if p not in self.home_places and p.rstrip("市省") not in self.home_places]
 
     def _confidence(self, q: Question, ranked: list[Scored], reading: Reading | None) -> tuple[float, str]:
         """Confidence in [0, 1] and, if the report cannot answer, why."""
@@ -195,8 +211,7 @@ class Engine:
         for year in q.years:
             if year not in self.periods and str(year) not in passage_norm:
                 return 0.05, f"the report does not cover {year}"
-        foreign = [p for p in q.places if p not in self.home_places and p.rstrip("市省") not in self.home_places]
-        if any(p.rstrip("市省") not in passage_norm for p in foreign):
+        if any(p not in passage_norm for p in self._foreign_places(q)):
             return 0.1, "the place asked about is not in the passage"
         x = (
             4.0 * (reading.span.support - 0.55)

@@ -45,6 +45,7 @@ class Question:
     right: str = ""  # cloze context after the question word
     wh: str = ""
     search_text: str = ""  # what is embedded for dense retrieval
+    bigrams: tuple[str, ...] = ()  # character bigrams of the question's wording (not its question words)
     extra_terms: tuple[str, ...] = field(default=())  # topic carried over from earlier turns
 
     @property
@@ -162,6 +163,23 @@ def topic_terms(norm: str, lang: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
+def char_bigrams(norm: str, drop: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Character bigrams of a question's own words: question words, years, particles and ``drop`` cut it.
+
+    >>> char_bigrams("2016年天津为企业减轻了多少负担？", ("天津",))
+    ('为企', '企业', '业减', '减轻', '负担')
+    """
+    text = re.sub(r"(?:19|20)\d{2}年", "|", norm)
+    for word in drop:
+        text = text.replace(word, "|")
+    text = WH.sub("|", text)
+    text = re.sub(r"[\W_的了是要将在呢吗和与及]+", "|", text)
+    grams = []
+    for part in text.split("|"):
+        grams.extend(part[i : i + 2] for i in range(len(part) - 1))
+    return tuple(dict.fromkeys(grams))
+
+
 def cloze(norm: str) -> tuple[str, str, str]:
     """Split a question at its question word: (left context, question word, right context).
 
@@ -176,7 +194,8 @@ def cloze(norm: str) -> tuple[str, str, str]:
     return left, match.group(1), text[match.end() :]
 
 
-def analyse(text: str, report_year: int | None = None, previous: Question | None = None) -> Question:
+def analyse(text: str, report_year: int | None = None, previous: Question | None = None,
+            home: tuple[str, ...] = ()) -> Question:
     """Analyse a question; with ``previous`` (the last turn), fill in what a follow-up leaves out.
 
     A follow-up without a topic of its own (``比上年增长了多少？``) carries the previous topic;
@@ -224,6 +243,7 @@ def analyse(text: str, report_year: int | None = None, previous: Question | None
         expansions=tuple(t for t in dict.fromkeys(expansions) if t not in terms),
         kind=kind, unit_hint=unit, years=years, tense=tense, places=places,
         left=left, right=right, wh=wh, search_text=search, extra_terms=tuple(extra_terms),
+        bigrams=char_bigrams(norm, home) if lang == "zh" else (),
     )
 
 

@@ -87,25 +87,58 @@ def unit_fit(unit: str, hint: str) -> float:
     return -1.0 if unit else -0.5
 
 
-def support(text_norm: str, end: int, terms: tuple[str, ...], weights: dict[str, float],
-            groups: dict[str, tuple[str, ...]], window: int = 40) -> float:
-    """Topic coverage of the text just before a span (closer and same-clause words count more)."""
-    total = sum(weights.get(t, 1.0) for t in terms) or 1.0
-    begin = max(0, end - window)
-    context = text_norm[begin:end]
-    clause_start = max((context.rfind(ch) for ch in "，,;；。！？!?"), default=-1) + 1
+def _decay(distance: int) -> float:
+    """Weight of a topic word by its distance from the span: 1 when adjacent, 0.5 at 40 characters."""
+    return 1.0 - min(max(distance, 0), 40) / 80
+
+
+def support(norm: str, a: int, b: int, terms: tuple[str, ...], weights: dict[str, float],
+            groups: dict[str, tuple[str, ...]], bigrams: tuple[str, ...] = (), inside: bool = False) -> float:
+    """How well the text around span [a, b) matches the question's topic (0..1).
+
+    Topic words count fully in the span's own clause (before or after it, closer is better)
+    and partly in the clause before; character bigrams of the question add a fuzzy match
+    for wordings the tokenizer splits differently (减轻负担 ~ 减负).
+    """
+    cs, ce = clause_bounds(norm, a)
+    ps = clause_bounds(norm, cs - 2)[0] if cs >= 2 else cs
+    ne = clause_bounds(norm, ce + 1)[1] if ce + 1 < len(norm) else ce
+    windows = [(cs, a, 1.0, True), (b, ce, 0.85, False), (ps, cs, 0.6, True), (ce, ne, 0.5, False)]
+    if inside:  # a title answers with its own words (《…安全生产条例》)
+        windows.append((a, b, 0.9, False))
+    total = sum(weights.get(t, 1.0) for t in terms)
     hit = 0.0
     for term in terms:
         best = 0.0
         for variant in (term, *groups.get(term, ())):
-            at = context.rfind(variant)
-            if at < 0:
-                continue
-            best = max(best, 1.0 if at >= clause_start else 0.6)
-        if best == 0.0 and len(term) >= 3 and sum(ch in context for ch in term) / len(term) >= 0.67:
+            for start, end, weight, before in windows:
+                at = norm.find(variant, start, end)
+                while at >= 0 and at + len(variant) <= end:
+                    distance = a - (at + len(variant)) if before else max(at - b, 0)
+                    best = max(best, weight * _decay(distance))
+                    at = norm.find(variant, at + 1, end)
+        if best == 0.0 and len(term) >= 3 and sum(ch in norm[ps:ne] for ch in term) / len(term) >= 0.67:
             best = 0.4
         hit += best * weights.get(term, 1.0)
-    return hit / total
+    term_cov = hit / total if total else 0.0
+    if not bigrams:
+        return term_cov if total else 0.5
+    window = norm[ps:ne]
+    gram_cov = sum(g in window for g in bigrams) / len(bigrams)
+    if not total:
+        return gram_cov
+    return max(term_cov, (term_cov + gram_cov) / 2)
+
+
+def novelty(span_norm: str, question_norm: str) -> float:
+    """Share of a span's characters that the question does not already contain.
+
+    >>> novelty("深化商事制度", "2017年商事制度改革要探索哪些制度")
+    0.3333333333333333
+    """
+    if not span_norm:
+        return 0.0
+    return sum(ch not in question_norm for ch in span_norm) / len(span_norm)
 
 
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -144,7 +177,7 @@ def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
             for right in rights:
                 b = norm.find(right, a, stop + len(right))
                 if b > a and b - a <= 40:
-                    include_head = question.wh.startswith("哪") and len(question.wh) > 1
+                    include_head = question.wh.startswith("哪") and question.wh not in ("哪些", "哪几")
                     end = b + len(right) if include_head and _is_noun_head(right) else b
                     strength = min(len(left), 4) / 4 + min(len(right), 4) / 4
                     out.append((a, end, strength))

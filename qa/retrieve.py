@@ -18,6 +18,9 @@ from qa.query import Question, query_tokens
 from qa.text import normalize
 
 
+ABSENT_TERM_WEIGHT = 3.0
+
+
 @dataclass(frozen=True)
 class RetrievalSettings:
     candidates: int = 40  # taken from each of dense and BM25 before fusion
@@ -29,6 +32,7 @@ class RetrievalSettings:
     w_coverage: float = 1.0
     w_dense: float = 1.0
     w_period: float = 0.35
+    w_bigram: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ def term_weight(index: Index, term: str) -> float:
     if idf == 0.0:
         parts = [index.bm25.idf(t) for t in tokenize(term)]
         idf = max(parts) if parts else 0.0
+    if idf == 0.0:
+        return ABSENT_TERM_WEIGHT  # a word the reports never use: specific, and worth noticing missing
     return max(idf, 0.5)
 
 
@@ -113,7 +119,8 @@ def retrieve(index: Index, embedder: Embedder, question: Question, k: int,
         text = normalize(" ".join(chunk.section[-1:]) + " " + chunk.text)
         cov = coverage(text, terms, weights, groups) if terms else 0.0
         pm = period_match(question, chunk.period)
-        score = s.w_rrf * rrf + s.w_coverage * cov + s.w_dense * dense + s.w_period * pm
+        grams = sum(g in text for g in question.bigrams) / len(question.bigrams) if question.bigrams else 0.0
+        score = s.w_rrf * rrf + s.w_coverage * cov + s.w_dense * dense + s.w_period * pm + s.w_bigram * grams
         bm = float(bm25_all[pos]) / bm25_max if bm25_max > 0 else 0.0
         results.append(Scored(pos, score, dense, bm, cov, pm))
     results.sort(key=lambda r: -r.score)
