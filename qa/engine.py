@@ -91,7 +91,14 @@ class Engine:
         if embedder.dim != index.manifest["model"]["dim"]:
             raise IndexError_(f"model {index.model_id!r} gives dimension {embedder.dim}, the index "
                               f"holds {index.manifest['model']['dim']}: {FIX}")
-        return cls(index, embedder)
+        engine = cls(index, embedder)
+        engine.warm_up()
+        return engine
+
+    def warm_up(self) -> None:
+        """Load the lazy parts (jieba dictionaries, tagger, model scratch space) before the first user."""
+        self.ask("2016年生产总值增长多少？")
+        self.ask("哪个博物馆？")
 
     def _home_places(self) -> set[str]:
         """The places the reports are about, with their short forms (天津 → 天津市, 津)."""
@@ -149,7 +156,7 @@ class Engine:
             norm = normalize(text)
             prior = 0.8 * (scored.score - top) - 0.03 * rank + 0.2 * scored.period_match
             for span in self._candidates(q, text, norm, terms, weights, groups):
-                span = Span(span.start, span.end, span.kind, span.score + prior, span.support)
+                span = Span(span.start, span.end, span.kind, span.score + prior, span.support, span.anchor)
                 if best is None or span.score > best.span.score:
                     best = Reading(span, scored, rank)
         return best
@@ -187,7 +194,7 @@ class Engine:
                     continue
                 s = sup(a, b)
                 fresh = novelty(norm[a:b], q.norm)
-                spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength + 0.6 * fresh, s))
+                spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength + 0.6 * fresh, s, strength))
             if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(terms)):
                 for a, b in book_titles(text):
                     s = sup(a, b, inside=True)
@@ -213,11 +220,13 @@ class Engine:
                 return 0.05, f"the report does not cover {year}"
         if any(p not in passage_norm for p in self._foreign_places(q)):
             return 0.1, "the place asked about is not in the passage"
+        pm = reading.scored.period_match
         x = (
-            4.0 * (reading.span.support - 0.55)
-            + 1.0 * reading.scored.coverage
-            + 0.8 * reading.scored.period_match
-            - 0.15 * reading.rank
+            5.0 * (reading.span.support - 0.4)  # the topic stands right next to the answer
+            + 1.0 * (reading.scored.coverage - 0.5)  # the passage covers the topic
+            + 0.8 * reading.span.anchor  # the question's own wording frames the answer
+            - 0.2 * reading.rank
+            + (0.3 if pm > 0 else -0.8 if pm < 0 else 0.0)
         )
         return _sigmoid(x), ""
 

@@ -45,7 +45,7 @@ ZH_EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("港口", "天津港", "港"),
     ("机场", "航空"),
     ("招商", "招商引资"),
-    ("市场主体", "企业", "个体工商户"),
+    ("市场主体", "新登记企业", "个体工商户"),
     ("盯着", "瞄准", "聚焦"),
 )
 
@@ -133,6 +133,38 @@ def equivalents(term: str) -> tuple[str, ...]:
         if term in group:
             return tuple(t for t in group if t != term)
     return ()
+
+
+def phrases_in(norm: str, max_gap: int = 4) -> list[tuple[str, int, int]]:
+    """Lexicon phrases in a question, also when split by a few characters (减轻了多少负担 ~ 减轻负担).
+
+    Returns (phrase, start, end) of each match; only 4-character phrases may have a gap,
+    between their two halves.
+
+    >>> phrases_in("为企业减轻了多少负担")
+    [('减轻负担', 3, 10)]
+    """
+    found = []
+    for group in ZH_EQUIVALENTS:
+        for phrase in group:
+            if not re.search(r"[\u4e00-\u9fff]", phrase):
+                continue
+            at = norm.find(phrase)
+            if at >= 0 and len(phrase) >= 2:
+                found.append((phrase, at, at + len(phrase)))
+            elif len(phrase) == 4:
+                match = re.search(f"{re.escape(phrase[:2])}.{{1,{max_gap}}}?{re.escape(phrase[2:])}", norm)
+                if match:
+                    found.append((phrase, match.start(), match.end()))
+    # keep the longest of overlapping matches
+    found.sort(key=lambda f: (f[1], -(f[2] - f[1])))
+    kept: list[tuple[str, int, int]] = []
+    for phrase, start, end in found:
+        if not kept or start >= kept[-1][2]:
+            kept.append((phrase, start, end))
+        elif end - start > kept[-1][2] - kept[-1][1]:
+            kept[-1] = (phrase, start, end)
+    return kept
 
 
 _EN_PHRASES = sorted(EN_ZH, key=len, reverse=True)

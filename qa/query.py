@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from qa.lexicon import EN_STOPWORDS, equivalents, translate_english
+from qa.lexicon import EN_STOPWORDS, equivalents, phrases_in, translate_english
 from qa.text import STOPWORDS, cjk_ratio, normalize, segment, tokenize
 
 # Words that ask for something rather than name it; they are not topic terms.
@@ -152,8 +152,17 @@ def topic_terms(norm: str, lang: str) -> list[str]:
     """
     if lang == "en":
         return translate_english(norm)
-    words = segment(norm)
-    terms = []
+    phrases = phrases_in(norm)
+    covered = set()
+    for _, start, end in phrases:
+        covered.update(range(start, end))
+    terms = [p for p, _, _ in phrases if p not in GENERIC_TERMS and p not in STOPWORDS]
+    words, at = [], 0
+    for word in segment(norm):
+        at = norm.find(word, at)
+        if at >= 0 and all(i in covered for i in range(at, at + len(word))):
+            continue  # part of a lexicon phrase already taken whole
+        words.append(word)
     for word in words:
         if word in STOPWORDS or word in GENERIC_TERMS or YEAR.fullmatch(word + "年") or word.isdigit():
             continue

@@ -41,6 +41,7 @@ class Span:
     kind: str
     score: float
     support: float  # topic coverage of the span's context (0..1)
+    anchor: float = 0.0  # for cloze fills: how much of the question's wording frames the span (0..2)
 
 
 def clause_bounds(text: str, pos: int) -> tuple[int, int]:
@@ -222,9 +223,13 @@ def _is_noun_head(word: str) -> bool:
 
 
 def _suffixes(text: str, shortest: int, longest: int) -> list[str]:
+    """Endings of the left context, longest first, also without trailing particles (签署了 → 签署)."""
     text = re.sub(r"[？?。!！\s]", "", text)
-    out = [text[-n:] for n in range(min(longest, len(text)), shortest - 1, -1)]
-    return [s for s in out if not re.fullmatch(r"[的了是要在和与有]", s)]
+    out = []
+    for variant in dict.fromkeys((text, re.sub(r"[了着过的是要将]+$", "", text))):
+        out.extend(variant[-n:] for n in range(min(longest, len(variant)), shortest - 1, -1))
+    out = sorted(dict.fromkeys(out), key=len, reverse=True)
+    return [s for s in out if not re.fullmatch(r"[的了是要在和与有将]", s)]
 
 
 def _prefixes(text: str, shortest: int, longest: int) -> list[str]:
