@@ -77,6 +77,8 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
             return "date", ""
         if re.search(r"how many|how much|what (?:is|was|were) the (?:number|amount|total)|percent|rate|growth|share", norm):
             return "number", "%" if re.search(r"percent|rate|growth|share|proportion|increase", norm) else ""
+        if re.search(r"\bwhat (?:is|was|are|were|will)\b", norm):
+            return "other", ""  # "what is the CPI target?" asks for a figure more often than not
         if re.search(r"\b(which|what|who)\b", norm):
             return "slot", ""
         return "other", ""

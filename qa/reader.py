@@ -164,24 +164,28 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
 def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
     """Fill the question's blank from a passage: text between its left and right context words.
 
+    A fill stays inside one clause (no ，；。). With no right context (天津市长是谁？) the fill
+    runs from the left context to the end of its clause, if that is short.
     Returns (start, end, anchor strength) for each fill found.
     """
     norm = normalize(text)
     out = []
-    lefts = _suffixes(question.left, 1, 6)
     rights = _prefixes(question.right, 1, 6)
-    for left in lefts:
+    include_head = question.wh.startswith("哪") and question.wh not in ("哪些", "哪几")
+    for left in _suffixes(question.left, 1, 6):
         for match in re.finditer(re.escape(left), norm):
             a = match.end()
-            limit = min(len(norm), a + 40)
-            stop = min([i for i in (norm.find(ch, a) for ch in "。;；!?！？") if i >= 0] + [limit])
+            _, stop = clause_bounds(norm, a)
+            strength = min(len(left), 4) / 4
+            if not rights:
+                if 0 < stop - a <= 15:
+                    out.append((a, stop, strength))
+                continue
             for right in rights:
-                b = norm.find(right, a, stop + len(right))
-                if b > a and b - a <= 40:
-                    include_head = question.wh.startswith("哪") and question.wh not in ("哪些", "哪几")
+                b = norm.find(right, a, stop)
+                if b > a:
                     end = b + len(right) if include_head and _is_noun_head(right) else b
-                    strength = min(len(left), 4) / 4 + min(len(right), 4) / 4
-                    out.append((a, end, strength))
+                    out.append((a, end, strength + min(len(right), 4) / 4))
                     break
     return out
 
