@@ -6,8 +6,8 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,12 @@ from qa.index import FIX, Index, IndexError_, load_index
 from qa.query import Question, analyse
 from qa.reader import (
     DATE,
-    Span,
+    YEAR_SPAN,
     book_titles,
+    enumerations,
+    english_head,
+    quoted_spans,
+    Span,
     clause_bounds,
     cloze_spans,
     head_noun_spans,
@@ -156,7 +160,7 @@ class Engine:
             norm = normalize(text)
             prior = 0.8 * (scored.score - top) - 0.03 * rank + 0.2 * scored.period_match
             for span in self._candidates(q, text, norm, terms, weights, groups):
-                span = Span(span.start, span.end, span.kind, span.score + prior, span.support, span.anchor)
+                span = replace(span, score=span.score + prior)
                 if best is None or span.score > best.span.score:
                     best = Reading(span, scored, rank)
         return best
@@ -164,7 +168,6 @@ class Engine:
     def _candidates(self, q: Question, text: str, norm: str, terms: tuple[str, ...],
                     weights: dict[str, float], groups: dict[str, tuple[str, ...]]) -> list[Span]:
         spans: list[Span] = []
-
         foreign = self._foreign_places(q)
 
         def sup(a: int, b: int, inside: bool = False) -> float:
@@ -179,26 +182,52 @@ class Engine:
         if q.kind in ("number", "other"):
             for a, b, unit in number_spans(text):
                 s = sup(a, b)
-                spans.append(Span(a, b, "number", 1.2 * s + 0.5 * unit_fit(unit, q.unit_hint), s))
+                fit = unit_fit(unit, q.unit_hint)
+                spans.append(Span(a, b, "number", 1.2 * s + 0.5 * fit, s, fit=fit))
         elif q.kind == "date":
-            for m in DATE.finditer(text):
+            pattern = YEAR_SPAN if q.unit_hint == "年" else DATE
+            for m in pattern.finditer(text):
                 s = sup(m.start(), m.end())
                 spans.append(Span(m.start(), m.end(), "date", 1.2 * s, s))
         else:
-            found = cloze_spans(text, q)
-            if not found and (q.wh.startswith("哪") or q.wh == "什么"):
-                found += head_noun_spans(text, q)
-            for a, b, strength in found:
-                a, b = trim(text, a, b)
-                if b - a < 1:
-                    continue
+            spans.extend(self._slot_candidates(q, text, norm, sup))
+        return spans
+
+    def _slot_candidates(self, q: Question, text: str, norm: str, sup: Callable[..., float]) -> list[Span]:
+        """Names, phrases and lists: cloze fills, noun phrases, quotes, enumerations, titles."""
+        spans: list[Span] = []
+        wanted_chars = _wanted_length(q.norm)
+        wanted_items = _wanted_items(q.norm)
+        found = cloze_spans(text, q)
+        head = english_head(q.norm) if q.lang == "en" else ""
+        if not found and (q.wh.startswith(("哪", "什么")) or head):
+            found += head_noun_spans(text, q, head)
+        for a, b, strength in found:
+            a, b = trim(text, a, b)
+            if b - a < 1:
+                continue
+            s = sup(a, b)
+            fresh = novelty(norm[a:b], q.norm)
+            spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength + 0.6 * fresh, s, strength))
+        for a, b in quoted_spans(text):
+            inner = b - a - 2
+            s = sup(a, b)
+            bonus = 0.6 if wanted_chars and _cjk_len(text[a + 1 : b - 1]) == wanted_chars else 0.0
+            fresh = novelty(norm[a + 1 : b - 1], q.norm)
+            if inner >= 1:
+                spans.append(Span(a + 1, b - 1, "quote", 1.2 * s + 2 * bonus + 0.3 * fresh, s, 0.2 + 2 * bonus))
+        if wanted_items or q.wh in ("哪些", "哪几") or re.search(r"\b(?:which|what) (?:two|three|four|five)\b", q.norm):
+            for a, b, count in enumerations(text):
                 s = sup(a, b)
+                bonus = 0.6 if wanted_items and count == wanted_items else 0.0
+                if _shared_suffix(norm[a:b], q.norm):
+                    bonus += 0.3  # the items end like the question's noun (政治意识… ~ 四个意识)
                 fresh = novelty(norm[a:b], q.norm)
-                spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength + 0.6 * fresh, s, strength))
-            if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(terms)):
-                for a, b in book_titles(text):
-                    s = sup(a, b, inside=True)
-                    spans.append(Span(a, b, "title", 1.2 * s + 0.5, s))
+                spans.append(Span(a, b, "list", 1.2 * s + 0.2 + bonus + 0.3 * fresh, s, 0.5 + bonus))
+        if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(q.terms)):
+            for a, b in book_titles(text):
+                s = sup(a, b, inside=True)
+                spans.append(Span(a, b, "title", 1.2 * s + 0.5, s, 0.5))
         return spans
 
     def _foreign_places(self, q: Question) -> list[str]:
@@ -221,6 +250,10 @@ class Engine:
         if any(p not in passage_norm for p in self._foreign_places(q)):
             return 0.1, "the place asked about is not in the passage"
         pm = reading.scored.period_match
+        if pm < 0 and not any(str(y) in passage_norm for y in q.years):
+            return 0.15, "the passage speaks of another year"
+        if reading.span.fit < 0:
+            return _sigmoid(5.0 * (reading.span.support - 0.4)) * 0.3, "no figure in the unit asked for"
         x = (
             5.0 * (reading.span.support - 0.4)  # the topic stands right next to the answer
             + 1.0 * (reading.scored.coverage - 0.5)  # the passage covers the topic
@@ -229,6 +262,43 @@ class Engine:
             + (0.3 if pm > 0 else -0.8 if pm < 0 else 0.0)
         )
         return _sigmoid(x), ""
+
+
+def _wanted_length(norm: str) -> int:
+    """Characters a question asks for: 那十六个字 → 16, 哪五个字 → 5 (0 when it does not say)."""
+    match = re.search(r"([一二两三四五六七八九十]+|\d+)个?字", norm)
+    return _number(match.group(1)) if match else 0
+
+
+def _wanted_items(norm: str) -> int:
+    """Items a list question asks for: 哪四个 → 4, 哪“三大平台” → 3."""
+    match = re.search(r"哪([一二两三四五六七八九十]+|\d+)|[“\"]([一二两三四五六七八九十]+)[大个项]", norm)
+    if match:
+        return _number(match.group(1) or match.group(2))
+    match = re.search(r"\b(two|three|four|five|six)\b", norm)
+    return ("two", "three", "four", "five", "six").index(match.group(1)) + 2 if match else 0
+
+
+def _number(text: str) -> int:
+    """Small Chinese or Arabic numbers: 十六 → 16, 两 → 2."""
+    if text.isdigit():
+        return int(text)
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (digits.get(tens, 1) if tens else 1) * 10 + (digits.get(ones, 0) if ones else 0)
+    return digits.get(text, 0)
+
+
+def _shared_suffix(items: str, question: str) -> bool:
+    """Do a list's items end with a two-character word the question also uses?"""
+    parts = re.split(r"[、和及]", items)
+    ends = {p[-2:] for p in parts if len(p) >= 2}
+    return len(ends) == 1 and next(iter(ends)) in question
+
+
+def _cjk_len(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
 
 
 def _sigmoid(x: float) -> float:

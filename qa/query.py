@@ -23,8 +23,15 @@ PAST_CUES = ("去年", "上年", "过去一年", "过去", "已经", "已", "取
 FUTURE_CUES = ("今年", "计划", "目标", "预期", "将", "要", "力争", "拟", "打算", "安排", "this year", "plan",
                "target", "will", "expected", "goal", "aim")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)")
-WH = re.compile(r"(什么时候|何时|哪一天|哪天|哪一年|哪年|什么|哪些|哪几[个项类种条家所座]?|哪[个条家所座类种项位部]?|谁|多少|几)")
+WH = re.compile(
+    r"(什么时候|何时|哪一天|哪天|哪一年|哪年|什么样的?|什么|哪些|哪几[个项类种条家所座]?|"
+    r"哪[一二两三四五六七八九十]+[个项类种条家所座大]?|哪[个条家所座类种项位部]?|谁|多少|几|怎样的?|怎么样的?|如何)"
+)
 COUNTERS = "人户家套辆所个项座条台名位辆张间次批件处"
+EN_UNITS = (("dollars", "美元"), ("usd", "美元"), ("yuan", "元"), ("rmb", "元"), ("tons", "吨"), ("tonnes", "吨"),
+            ("teu", "标准箱"), ("mu", "亩"), ("square meters", "平方米"), ("kilometers", "公里"), ("km", "公里"),
+            ("households", "户"), ("people", "人"), ("persons", "人"), ("companies", "家"), ("enterprises", "家"),
+            ("schools", "所"), ("vehicles", "辆"), ("units", "套"), ("projects", "项"))
 
 
 @dataclass(frozen=True)
@@ -75,16 +82,25 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
     if lang == "en":
         if re.search(r"\bwhen\b|\bwhat date\b|\bwhich day\b", norm):
             return "date", ""
-        if re.search(r"how many|how much|what (?:is|was|were) the (?:number|amount|total)|percent|rate|growth|share", norm):
-            return "number", "%" if re.search(r"percent|rate|growth|share|proportion|increase", norm) else ""
+        unit = next((u for word, u in EN_UNITS if re.search(rf"\b{word}\b", norm)), "")
+        if re.search(r"how many|how much|what (?:is|was|were) the (?:number|amount|total)|\b(?:percent|rate|growth|share)\b"
+                     r"|\bto what\b|\bwhat (?:amount|level|figure|value)|\b(?:raise|raised|increase|increased)\b.*\bto\b",
+                     norm):
+            if not unit and re.search(r"\b(?:percent|percentage|rate|growth|share|proportion|increase)\b", norm):
+                unit = "%"
+            return "number", unit
+        if re.search(r"\bwhich year\b|\bwhat year\b", norm):
+            return "date", "年"
         if re.search(r"\bwhat (?:is|was|are|were|will)\b", norm):
             return "other", ""  # "what is the CPI target?" asks for a figure more often than not
         if re.search(r"\b(which|what|who)\b", norm):
             return "slot", ""
         return "other", ""
-    if re.search(r"什么时候|何时|哪一?天|哪一?年|几月|几号|日期", norm):
+    if re.search(r"哪一?年|几几年", norm):
+        return "date", "年"
+    if re.search(r"什么时候|何时|哪一?天|几月|几号|日期", norm):
         return "date", ""
-    counter = re.search(rf"(?:多少|几)(?:万|亿)?([{COUNTERS}]|人次|吨|元|平方米|公里|亩|标准箱)", norm)
+    counter = re.search(rf"(?:多少|几)(?:万|亿)?(人次|吨|元|平方米|公里|亩|标准箱|微克|千瓦|[{COUNTERS}])", norm)
     if counter:
         return "number", counter.group(1)
     if re.search(r"增长|增速|增幅|涨幅|比重|比例|占比|百分|率|降低|下降|提高了?多少", norm) and re.search(

@@ -18,17 +18,19 @@ UNITS = sorted(
     """
     % 个百分点 倍 亿元 万元 千元 元 美元 亿美元 万美元 亿吨 万吨 吨 万标准箱 标准箱 万人次 人次 万人 人 万户 户 万家 家
     万套 套 万辆 辆 所 个 项 座 条 台 名 位 张 间 次 批 件 处 万平方米 平方米 平方公里 万亩 亩 公里 千米 米 万千瓦 千瓦
-    立方米 万立方米 吨标准煤 小时 天 年 岁 元/月 元/人
+    立方米 万立方米 吨标准煤 小时 天 年 岁 元/月 元/人 微克/立方米 微克 毫克 千克 公斤 兆瓦 万千瓦时 亿千瓦时 公顷
+    万公顷 个月 周 分钟 秒 层 栋 所学校 家医院 个村 个社区 座城市 种 款 部 篇 本 台套 艘 架 列 班 趟
     """.split(),
     key=len,
     reverse=True,
 )
 UNIT_RE = "|".join(re.escape(u) for u in UNITS)
 NUMBER = re.compile(
-    rf"(?:近|超过|超|约|逾|不足|不到|将近|接近|达到|突破)?"
+    rf"(?:近|超过|超|约|逾|不足|不到|将近|接近)?"
     rf"(\d+(?:\.\d+)?)(多)?([十百千万亿]*)(?:({UNIT_RE}))?(左右|以上|以内|以下|多)?"
 )
 DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}年(?:底|末|初|内)")
+YEAR_SPAN = re.compile(r"(?:19|20)\d{2}年")
 CLAUSE_END = "，,;；。！？!?：:"
 QUOTES = "“”\"'‘’「」『』"
 PREFIXES = ("近", "超过", "超", "约", "逾", "不足", "不到", "将近", "接近")
@@ -42,6 +44,7 @@ class Span:
     score: float
     support: float  # topic coverage of the span's context (0..1)
     anchor: float = 0.0  # for cloze fills: how much of the question's wording frames the span (0..2)
+    fit: float = 0.0  # for figures: how well the unit answers the question's unit (-1..1)
 
 
 def clause_bounds(text: str, pos: int) -> tuple[int, int]:
@@ -69,11 +72,7 @@ def number_spans(text: str) -> list[tuple[int, int, str]]:
             continue  # a year, not a quantity
         if match.start() > 0 and text[match.start() - 1] in "第":
             continue
-        start = match.start()
-        prefix = next((p for p in PREFIXES if text.startswith(p, start)), "")
-        if prefix and prefix in ("达到", "突破"):
-            start += len(prefix)
-        spans.append((start, match.end(), unit or ""))
+        spans.append((match.start(), match.end(), unit or ""))
     return spans
 
 
@@ -164,15 +163,18 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
 def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
     """Fill the question's blank from a passage: text between its left and right context words.
 
-    A fill stays inside one clause (no ，；。). With no right context (天津市长是谁？) the fill
-    runs from the left context to the end of its clause, if that is short.
-    Returns (start, end, anchor strength) for each fill found.
+    A fill stays inside one clause (no ，；。). Without a right context (天津市长是谁？) it runs
+    to the end of its clause, if that is short; without a left one (以哪几个方面为重点？) it
+    starts at its clause. A 什么/哪 question's noun (哪个科技园, 什么保险公司) is kept in the fill.
+    Returns (start, end, anchor strength 0..2) for each fill found.
     """
     norm = normalize(text)
     out = []
-    rights = _prefixes(question.right, 1, 6)
-    include_head = question.wh.startswith("哪") and question.wh not in ("哪些", "哪几")
-    for left in _suffixes(question.left, 1, 6):
+    rights = _anchors(question.right, from_start=True)
+    listing = question.wh in ("哪些", "哪几") or bool(re.match(r"哪[一二两三四五六七八九十]", question.wh))
+    head = noun_head(question.right) if question.wh.startswith(("哪", "什么")) and not listing else ""
+    lefts = _anchors(question.left, from_start=False)
+    for left in lefts:
         for match in re.finditer(re.escape(left), norm):
             a = match.end()
             _, stop = clause_bounds(norm, a)
@@ -184,15 +186,49 @@ def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
             for right in rights:
                 b = norm.find(right, a, stop)
                 if b > a:
-                    end = b + len(right) if include_head and _is_noun_head(right) else b
-                    out.append((a, end, strength + min(len(right), 4) / 4))
+                    out.append((a, _with_head(norm, b, head, stop), strength + min(len(right), 4) / 4))
                     break
+    if not out and question.left and rights and not head:
+        for right in rights[:3]:  # right context only: the fill starts at its clause
+            for match in re.finditer(re.escape(right), norm):
+                a, _ = clause_bounds(norm, match.start())
+                lead = _trim_edge(text[a : match.start()], 0, leading=True, drop=FUNCTION_WORDS)
+                a = match.start() - len(lead)
+                if 0 < match.start() - a <= 30:
+                    out.append((a, match.start(), min(len(right), 4) / 4))
+            if out:
+                break
     return out
 
 
-def head_noun_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
+def _with_head(norm: str, b: int, head: str, stop: int) -> int:
+    """End of a fill: through the asked-for noun when it follows (哪个科技园 → …科技园), else at ``b``."""
+    if not head or (b > 0 and norm[b - 1] == "的"):
+        return b
+    at = norm.find(head, b, min(stop, b + 12) + len(head))
+    return at + len(head) if at >= 0 else b
+
+
+def noun_head(right: str) -> str:
+    """The last noun of the noun run a question's right context starts with.
+
+    >>> noun_head("大数据试验区"), noun_head("改革严重滞后"), noun_head("为突破口")
+    ('试验区', '改革', '')
+    """
+    from qa.query import _posseg
+
+    head = ""
+    for word, flag in _posseg().lcut(re.sub(r"[“”\"「」？?。!！\s]", "", right)):
+        if flag.startswith(("n", "vn")) and not flag.startswith("nr"):
+            head = word
+        elif not flag.startswith(("a", "b", "m", "q", "eng")):
+            break  # adjectives and numbers may stand inside the noun run (大数据试验区)
+    return head
+
+
+def head_noun_spans(text: str, question: Question, head: str = "") -> list[tuple[int, int, float]]:
     """Noun phrases ending in the question's head noun (哪类企业 → 国内外500强企业)."""
-    head = _head_noun(question.right)
+    head = head or noun_head(question.right)
     if not head:
         return []
     from qa.query import _posseg
@@ -208,38 +244,104 @@ def head_noun_spans(text: str, question: Question) -> list[tuple[int, int, float
             if flag.startswith(("v", "p", "c", "u", "d", "r", "x")) or word in "的和与及":
                 break
             keep += len(word)
-        begin = match.start() - keep
         if keep:
-            out.append((begin, end, 0.5))
+            out.append((match.start() - keep, end, 0.5))
     return out
 
 
-def _head_noun(right: str) -> str:
-    match = re.match(r"^[“\"]?([\u4e00-\u9fff]{1,4})", right)
-    return match.group(1) if match else ""
+def enumerations(text: str) -> list[tuple[int, int, int]]:
+    """Lists of items joined by 、 (and a final 和/及) inside a clause: (start, end, item count).
+
+    The first item loses leading verbs and adverbs when it is longer than its siblings; the
+    last one ends before a preposition or particle (…工业排放为重点 → …工业排放).
+
+    >>> t = "切实增强政治意识、大局意识、核心意识、看齐意识，更加紧密"
+    >>> [(t[a:b], n) for a, b, n in enumerations(t)]
+    [('政治意识、大局意识、核心意识、看齐意识', 4)]
+    """
+    out = []
+    for clause in re.finditer(r"[^，,;；。！？!?：:]+", text):
+        body, base = clause.group(), clause.start()
+        parts = body.split("、")
+        if len(parts) < 2:
+            continue
+        tail = re.split(r"(?<=.)[“”「」《（(]", parts[-1], maxsplit=1)[0]
+        last = re.split(r"(?:以及|和|及|与)", tail, maxsplit=1)
+        items = parts[1:-1] + last
+        width = max(len(item) for item in items) + 1
+        first = _trim_edge(parts[0], width, leading=True)
+        tail_keep = _trim_edge(tail, 0, leading=False)
+        start = base + len(parts[0]) - len(first)
+        end = base + len(body) - len(parts[-1]) + len(tail_keep)
+        if end - start >= 4:
+            out.append((start, end, len(parts) - 1 + len(last)))
+    return out
 
 
-def _is_noun_head(word: str) -> bool:
+LEADING_DROP = ("v", "d", "p", "c", "u", "r", "ad", "x", "l", "i")  # dropped only while over width
+FUNCTION_WORDS = ("p", "c", "d", "u", "ad", "r", "x")
+TRAILING_CUT = ("p", "u", "c", "x", "y")
+
+
+def _trim_edge(item: str, width: int, leading: bool, drop: tuple[str, ...] = LEADING_DROP) -> str:
+    """Leading side: drop verbs/adverbs while the item is longer than ``width``.
+    Trailing side: cut the item before its first preposition or particle after the first word."""
     from qa.query import _posseg
 
-    words = _posseg().lcut(word)
-    return bool(words) and words[-1].flag.startswith("n")
+    words = [(w, f) for w, f in _posseg().lcut(item)]
+    if leading:
+        while len("".join(w for w, _ in words)) > width and len(words) > 1 and words[0][1].startswith(drop):
+            words = words[1:]
+    else:
+        for i, (_, flag) in enumerate(words[1:], start=1):
+            if flag.startswith(TRAILING_CUT):
+                words = words[:i]
+                break
+    return "".join(w for w, _ in words)
 
 
-def _suffixes(text: str, shortest: int, longest: int) -> list[str]:
-    """Endings of the left context, longest first, also without trailing particles (签署了 → 签署)."""
-    text = re.sub(r"[？?。!！\s]", "", text)
-    out = []
-    for variant in dict.fromkeys((text, re.sub(r"[了着过的是要将]+$", "", text))):
-        out.extend(variant[-n:] for n in range(min(longest, len(variant)), shortest - 1, -1))
-    out = sorted(dict.fromkeys(out), key=len, reverse=True)
-    return [s for s in out if not re.fullmatch(r"[的了是要在和与有将]", s)]
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Quoted phrases “…” / 「…」 (slogans, principles, names), quotes included.
+
+    >>> t = "坚持“依法行政、廉洁从政”，法治"; [t[a:b] for a, b in quoted_spans(t)]
+    ['“依法行政、廉洁从政”']
+    """
+    return [(m.start(), m.end()) for m in re.finditer(r"[“「][^“”「」]{1,40}[”」]", text)]
 
 
-def _prefixes(text: str, shortest: int, longest: int) -> list[str]:
-    text = re.sub(r"[？?。!！\s]", "", text)
-    out = [text[:n] for n in range(min(longest, len(text)), shortest - 1, -1)]
-    return [s for s in out if not re.fullmatch(r"[的了是要在和与有呢吗]", s)]
+def _anchors(context: str, from_start: bool) -> list[str]:
+    """Context strings to look for next to a fill, longest first: the edge of the question's
+    wording on that side (2–6 characters), also with its outermost word or particle dropped
+    (签署了 → 签署; 方面为重点 → 为重点)."""
+    from qa.text import segment
+
+    text = re.sub(r"[？?。!！\s]", "", context)
+    variants = [text]
+    if from_start:
+        words = segment(text)
+        if len(words) > 1:
+            variants.append(text[text.find(words[1]) :] if words[1] in text else text)
+    else:
+        variants.append(re.sub(r"[了着过的是要将]+$", "", text))
+    out: list[str] = []
+    for variant in dict.fromkeys(variants):
+        for n in range(min(6, len(variant)), 1, -1):
+            out.append(variant[:n] if from_start else variant[-n:])
+    return sorted(dict.fromkeys(out), key=len, reverse=True)
+
+
+def english_head(norm: str) -> str:
+    """The Chinese head noun an English which/what question asks for (which university → 大学)."""
+    from qa.lexicon import translate_english
+
+    match = re.search(r"\b(?:which|what)\s+(?:kind of\s+|two\s+|three\s+|four\s+|new\s+)*([a-z-]+(?:\s+[a-z-]+)?)", norm)
+    if not match:
+        return ""
+    for phrase in (match.group(1), match.group(1).split()[-1], match.group(1).split()[0]):
+        found = translate_english(phrase)
+        if found:
+            return found[-1]
+    return ""
 
 
 def book_titles(text: str) -> list[tuple[int, int]]:
