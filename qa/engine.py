@@ -13,7 +13,7 @@ from typing import Any
 
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
-from qa.query import Question, analyse
+from qa.query import Question, analyse, is_listing
 from qa.reader import (
     DATE,
     YEAR_SPAN,
@@ -23,6 +23,7 @@ from qa.reader import (
     quoted_spans,
     Span,
     clause_bounds,
+    cue_fit,
     cloze_spans,
     head_noun_spans,
     number_spans,
@@ -159,14 +160,14 @@ class Engine:
             text = chunk.text
             norm = normalize(text)
             prior = 0.8 * (scored.score - top) - 0.03 * rank + 0.2 * scored.period_match
-            for span in self._candidates(q, text, norm, terms, weights, groups):
+            for span in self._candidates(q, text, norm, terms, weights, groups, scored.coverage):
                 span = replace(span, score=span.score + prior)
                 if best is None or span.score > best.span.score:
                     best = Reading(span, scored, rank)
         return best
 
     def _candidates(self, q: Question, text: str, norm: str, terms: tuple[str, ...],
-                    weights: dict[str, float], groups: dict[str, tuple[str, ...]]) -> list[Span]:
+                    weights: dict[str, float], groups: dict[str, tuple[str, ...]], coverage: float) -> list[Span]:
         spans: list[Span] = []
         foreign = self._foreign_places(q)
 
@@ -183,17 +184,19 @@ class Engine:
             for a, b, unit in number_spans(text):
                 s = sup(a, b)
                 fit = unit_fit(unit, q.unit_hint)
-                spans.append(Span(a, b, "number", 1.2 * s + 0.5 * fit, s, fit=fit))
+                cue = cue_fit(norm, a, q.norm)
+                spans.append(Span(a, b, "number", 1.2 * s + 0.5 * fit + cue, s, fit=fit))
         elif q.kind == "date":
             pattern = YEAR_SPAN if q.unit_hint == "年" else DATE
             for m in pattern.finditer(text):
                 s = sup(m.start(), m.end())
                 spans.append(Span(m.start(), m.end(), "date", 1.2 * s, s))
         else:
-            spans.extend(self._slot_candidates(q, text, norm, sup))
+            spans.extend(self._slot_candidates(q, text, norm, sup, coverage))
         return spans
 
-    def _slot_candidates(self, q: Question, text: str, norm: str, sup: Callable[..., float]) -> list[Span]:
+    def _slot_candidates(self, q: Question, text: str, norm: str, sup: Callable[..., float],
+                         coverage: float) -> list[Span]:
         """Names, phrases and lists: cloze fills, noun phrases, quotes, enumerations, titles."""
         spans: list[Span] = []
         wanted_chars = _wanted_length(q.norm)
@@ -209,16 +212,23 @@ class Engine:
             s = sup(a, b)
             fresh = novelty(norm[a:b], q.norm)
             spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength + 0.6 * fresh, s, strength))
+        label = re.search(r"[“「\"]([^”」\"]{1,8})[”」\"]", q.norm)
         for a, b in quoted_spans(text):
             inner = b - a - 2
             s = sup(a, b)
             bonus = 0.6 if wanted_chars and _cjk_len(text[a + 1 : b - 1]) == wanted_chars else 0.0
+            if label and norm[a + 1 : b - 1].startswith(label.group(1)) and norm[a + 1 : b - 1] != label.group(1):
+                bonus = 0.6  # 坚持哪个“两个” → “两个毫不动摇”
+            if bonus:
+                s = max(s, 0.8 * coverage)
             fresh = novelty(norm[a + 1 : b - 1], q.norm)
             if inner >= 1:
                 spans.append(Span(a + 1, b - 1, "quote", 1.2 * s + 2 * bonus + 0.3 * fresh, s, 0.2 + 2 * bonus))
-        if wanted_items or q.wh in ("哪些", "哪几") or re.search(r"\b(?:which|what) (?:two|three|four|five)\b", q.norm):
+        if wanted_items or is_listing(q.wh) or re.search(r"\b(?:which|what) (?:two|three|four|five)\b", q.norm):
             for a, b, count in enumerations(text):
                 s = sup(a, b)
+                if wanted_items and count == wanted_items:
+                    s = max(s, 0.8 * coverage)
                 bonus = 0.6 if wanted_items and count == wanted_items else 0.0
                 if _shared_suffix(norm[a:b], q.norm):
                     bonus += 0.3  # the items end like the question's noun (政治意识… ~ 四个意识)

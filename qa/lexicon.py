@@ -47,6 +47,8 @@ ZH_EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("招商", "招商引资"),
     ("市场主体", "新登记企业", "个体工商户"),
     ("盯着", "瞄准", "聚焦"),
+    ("种树", "植树", "造林", "植树造林", "绿化"),
+    ("工资", "薪酬"),
 )
 
 # English words and phrases → Chinese report terms (lower case; longest phrases match first).
@@ -96,6 +98,16 @@ EN_ZH: dict[str, tuple[str, ...]] = {
     "law": ("法",), "plan document": ("规划",), "five-year plan": ("五年规划",),
     "government work report": ("政府工作报告",), "work report": ("工作报告",), "report": ("报告",),
     "delivered": ("大会",), "congress": ("人民代表大会",), "people's congress": ("人民代表大会",),
+    "wage": ("工资",), "wages": ("工资",), "salary": ("工资",), "average": ("平均",),
+    "university": ("大学",), "universities": ("大学",), "college": ("学院",), "institute": ("研究院",),
+    "research institute": ("研究院",), "forum": ("论坛",), "summit": ("论坛",), "aircraft": ("客机",),
+    "wide-body": ("宽体",), "relationship": ("关系",), "government and business": ("政商",),
+    "sponge city": ("海绵城市",), "sponge-city": ("海绵城市",), "water diversion": ("引水",),
+    "water-diversion": ("引水",), "pilot": ("试点",), "opened to traffic": ("通车",), "section": ("段",),
+    "output": ("产值",), "gross industrial output": ("工业总产值",), "industrial output": ("工业总产值",),
+    "exceeded": ("超过",), "exceed": ("超过",), "host": ("举办", "承办"), "hosted": ("举办", "承办"),
+    "county": ("县",), "district": ("区",), "meeting": ("会议",), "opinions": ("意见",),
+    "trees": ("造林",), "plant": ("种",), "planted": ("种",), "hectares": ("亩",),
     "mayor": ("市长",), "implement": ("落实", "实施"), "implementing": ("落实", "实施"),
     "implemented": ("落实", "实施"), "date": ("日",), "session": ("会议",),
     "national games": ("全运会",), "games": ("运动会",), "olympic": ("奥运",),

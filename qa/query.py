@@ -24,9 +24,33 @@ FUTURE_CUES = ("今年", "计划", "目标", "预期", "将", "要", "力争", "
                "target", "will", "expected", "goal", "aim")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)")
 WH = re.compile(
-    r"(什么时候|何时|哪一天|哪天|哪一年|哪年|什么样的?|什么|哪些|哪几[个项类种条家所座]?|"
-    r"哪[一二两三四五六七八九十]+[个项类种条家所座大]?|哪[个条家所座类种项位部]?|谁|多少|几|怎样的?|怎么样的?|如何)"
+    r"(什么时候|何时|哪一天|哪天|哪一年|哪年|什么样的?|什么|哪些|哪几[个项类种条家所座]?|哪里|哪儿|"
+    r"哪[一二两三四五六七八九十]+[个项类种条家所座大]?|哪[个条家所座类种项位部次届批]?|谁|多少|几|怎样的?|怎么样的?|如何)"
 )
+
+
+def is_listing(wh: str) -> bool:
+    """Does a question word ask for several items (哪些, 哪几种, 哪四个)?
+
+    >>> is_listing("哪几种"), is_listing("哪四个"), is_listing("哪个")
+    (True, True, False)
+    """
+    return wh.startswith(("哪些", "哪几")) or bool(re.match(r"哪[二两三四五六七八九十]", wh))
+
+
+COLLOQUIAL = (("啥", "什么"), ("咋样", "怎样"), ("咋", "怎么"), ("多大", "多少"))
+SHORT_YEAR = re.compile(r"(?<![\d.])([01]\d)年")
+
+
+def expand_colloquial(norm: str) -> str:
+    """Colloquial forms users type → report forms: 啥 → 什么, 17年 → 2017年.
+
+    >>> expand_colloquial("17年有啥打算")
+    '2017年有什么打算'
+    """
+    for short, full in COLLOQUIAL:
+        norm = norm.replace(short, full)
+    return SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", norm)
 COUNTERS = "人户家套辆所个项座条台名位辆张间次批件处"
 EN_UNITS = (("dollars", "美元"), ("usd", "美元"), ("yuan", "元"), ("rmb", "元"), ("tons", "吨"), ("tonnes", "吨"),
             ("teu", "标准箱"), ("mu", "亩"), ("square meters", "平方米"), ("kilometers", "公里"), ("km", "公里"),
@@ -92,7 +116,7 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
         if re.search(r"\bwhich year\b|\bwhat year\b", norm):
             return "date", "年"
         if re.search(r"\bwhat (?:is|was|are|were|will)\b", norm):
-            return "other", ""  # "what is the CPI target?" asks for a figure more often than not
+            return "other", unit  # "what is the CPI target?" asks for a figure more often than not
         if re.search(r"\b(which|what|who)\b", norm):
             return "slot", ""
         return "other", ""
@@ -229,7 +253,7 @@ def analyse(text: str, report_year: int | None = None, previous: Question | None
     one without a year keeps the previous years; one without a question word keeps the
     previous answer type (``那农村危房呢？``).
     """
-    norm = normalize(text)
+    norm = expand_colloquial(normalize(text))
     lang = detect_lang(norm)
     kind, unit = answer_kind(norm, lang)
     years, tense = time_scope(norm, report_year)

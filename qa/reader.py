@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.query import Question
+from qa.query import Question, is_listing
 from qa.text import normalize
 
 UNITS = sorted(
@@ -76,15 +76,40 @@ def number_spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
+UNIT_EQUIVALENTS = {"人": ("人", "名", "位", "人次"), "名": ("人", "名", "位"), "家": ("家", "户", "个"),
+                    "户": ("户", "家"), "个": ("个", "家", "所", "项", "座", "处"), "台": ("台", "辆", "套")}
+
+
 def unit_fit(unit: str, hint: str) -> float:
-    """How well a span's unit answers a question's unit hint (1 good, 0 neutral, negative bad)."""
+    """How well a span's unit answers a question's unit hint (1 good, 0 neutral, negative bad).
+
+    >>> unit_fit("万人", "人"), unit_fit("名", "人"), unit_fit("亿元", "%")
+    (1.0, 1.0, -1.0)
+    """
     if not hint:
         return 0.0 if unit else -0.3
     if hint == "%":
         return 1.0 if unit in ("%", "个百分点") else -1.0
-    if unit.endswith(hint):
+    if any(unit.endswith(h) for h in UNIT_EQUIVALENTS.get(hint, (hint,))):
         return 1.0
     return -1.0 if unit else -0.5
+
+
+MEASURE_CUES = ("增长", "增速", "增幅", "涨幅", "下降", "降低", "减少", "增加", "提高", "比重", "占", "达到", "控制在",
+                "超过", "突破", "完成", "新增", "累计")
+
+
+def cue_fit(norm: str, start: int, question_norm: str) -> float:
+    """Does the measure word right before a figure (增长 9%, 比重 54%) match the question's?
+
+    >>> cue_fit("生产总值17800亿元，增长9%左右", 14, "生产总值增长了多少")
+    0.3
+    """
+    before = re.sub(r"[了到为在至是近约]+$", "", norm[max(0, start - 6) : start])
+    cue = next((c for c in MEASURE_CUES if before.endswith(c)), "")
+    if not cue:
+        return 0.0
+    return 0.3 if cue in question_norm else -0.15 if any(c in question_norm for c in MEASURE_CUES) else 0.0
 
 
 def _decay(distance: int) -> float:
@@ -171,8 +196,10 @@ def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
     norm = normalize(text)
     out = []
     rights = _anchors(question.right, from_start=True)
-    listing = question.wh in ("哪些", "哪几") or bool(re.match(r"哪[一二两三四五六七八九十]", question.wh))
-    head = noun_head(question.right) if question.wh.startswith(("哪", "什么")) and not listing else ""
+    quoted_label = question.right[:1] in "“「\"'"  # 哪“三大平台”: the label names the kind, not the answer
+    head = ""
+    if question.wh.startswith(("哪", "什么")) and not is_listing(question.wh) and not quoted_label:
+        head = noun_head(question.right)
     lefts = _anchors(question.left, from_start=False)
     for left in lefts:
         for match in re.finditer(re.escape(left), norm):
@@ -189,7 +216,7 @@ def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
                     out.append((a, _with_head(norm, b, head, stop), strength + min(len(right), 4) / 4))
                     break
     if not out and question.left and rights and not head:
-        for right in rights[:3]:  # right context only: the fill starts at its clause
+        for right in rights:  # right context only: the fill starts at its clause
             for match in re.finditer(re.escape(right), norm):
                 a, _ = clause_bounds(norm, match.start())
                 lead = _trim_edge(text[a : match.start()], 0, leading=True, drop=FUNCTION_WORDS)
@@ -241,7 +268,8 @@ def head_noun_spans(text: str, question: Question, head: str = "") -> list[tuple
         words = _posseg().lcut(text[start : match.start()])
         keep = 0
         for word, flag in reversed(words):
-            if flag.startswith(("v", "p", "c", "u", "d", "r", "x")) or word in "的和与及":
+            joins_name = word in ("―", "-", "—", "·") and keep > 0  # 滨海―中关村科技园
+            if (flag.startswith(("v", "p", "c", "u", "d", "r", "x")) and not joins_name) or word in "的和与及":
                 break
             keep += len(word)
         if keep:
@@ -267,8 +295,7 @@ def enumerations(text: str) -> list[tuple[int, int, int]]:
             continue
         tail = re.split(r"(?<=.)[“”「」《（(]", parts[-1], maxsplit=1)[0]
         last = re.split(r"(?:以及|和|及|与)", tail, maxsplit=1)
-        items = parts[1:-1] + last
-        width = max(len(item) for item in items) + 1
+        width = max(len(item) for item in parts[1:-1] + last) + 1
         first = _trim_edge(parts[0], width, leading=True)
         tail_keep = _trim_edge(tail, 0, leading=False)
         start = base + len(parts[0]) - len(first)
