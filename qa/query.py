@@ -13,7 +13,7 @@ from qa.text import STOPWORDS, cjk_ratio, normalize, segment, tokenize
 GENERIC_TERMS = frozenset(
     """
     天津 天津市 全市 本市 报告 政府 工作 政府工作报告 提出 要求 主要 计划 目标 预期 预计 今年 去年 上年 明年 过去
-    一年 全年 已经 完成 实现 达到 达 提高 提高到 增加 增长 增速 增幅 涨幅 比重 比例 占 占比 多少 几 情况 方面 相关
+    一年 全年 已经 完成 实现 达到 达 提高 提高到 以内 以上 左右 以下 超过 不低于 低于 增加 增长 增速 增幅 涨幅 比重 比例 占 占比 多少 几 情况 方面 相关
     规定 开展 推进 加快 实施 年末 年底 年初 年度 同比 比 期间 当年 万 亿 元 个 数量 总数 规模 水平 什么 哪些 有
     要 将 会 了 是 呢 控制 控制在 新 新增 共 总共 到 建成 建设 打造 探索 坚持 签署 以 为
     """.split()
@@ -257,7 +257,7 @@ def analyse(text: str, report_year: int | None = None, previous: Question | None
     lang = detect_lang(norm)
     kind, unit = answer_kind(norm, lang)
     years, tense = time_scope(norm, report_year)
-    terms = topic_terms(norm, lang)
+    terms = [t for t in topic_terms(norm, lang) if t not in home]
     extra_terms: tuple[str, ...] = ()
     if previous is not None:
         if not terms:

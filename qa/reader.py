@@ -152,7 +152,7 @@ def support(norm: str, a: int, b: int, terms: tuple[str, ...], weights: dict[str
     gram_cov = sum(g in window for g in bigrams) / len(bigrams)
     if not total:
         return gram_cov
-    return max(term_cov, (term_cov + gram_cov) / 2)
+    return term_cov if term_cov >= gram_cov else 0.7 * term_cov + 0.3 * gram_cov
 
 
 def novelty(span_norm: str, question_norm: str) -> float:
