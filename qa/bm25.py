@@ -21,8 +21,16 @@ class BM25:
     [0.384, 0.0, 0.53]
     """
 
-    def __init__(self, vocab: list[str], indptr: np.ndarray, doc_ids: np.ndarray,
-                 weights: np.ndarray, n_docs: int, k1: float, b: float) -> None:
+    def __init__(
+        self,
+        vocab: list[str],
+        indptr: np.ndarray,
+        doc_ids: np.ndarray,
+        weights: np.ndarray,
+        n_docs: int,
+        k1: float,
+        b: float,
+    ) -> None:
         self.vocab = vocab
         self.term_index = {term: i for i, term in enumerate(vocab)}
         self.indptr = indptr
@@ -53,8 +61,7 @@ class BM25:
                 doc_ids.append(doc_id)
                 weights.append(idf * tf * (k1 + 1) / (tf + norm))
             indptr[i + 1] = len(doc_ids)
-        return cls(vocab, indptr, np.array(doc_ids, dtype=np.int32),
-                   np.array(weights, dtype=np.float32), n_docs, k1, b)
+        return cls(vocab, indptr, np.array(doc_ids, dtype=np.int32), np.array(weights, dtype=np.float32), n_docs, k1, b)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term (0 for a term not in the corpus)."""
@@ -78,13 +85,25 @@ class BM25:
 
     def save(self, path: Path) -> None:
         with open(path, "wb") as handle:
-            np.savez(handle, vocab=np.array(self.vocab, dtype=str), indptr=self.indptr,
-                     doc_ids=self.doc_ids, weights=self.weights,
-                     params=np.array([self.n_docs, self.k1, self.b], dtype=np.float64))
+            np.savez(
+                handle,
+                vocab=np.array(self.vocab, dtype=str),
+                indptr=self.indptr,
+                doc_ids=self.doc_ids,
+                weights=self.weights,
+                params=np.array([self.n_docs, self.k1, self.b], dtype=np.float64),
+            )
 
     @classmethod
     def load(cls, path: Path) -> BM25:
         with np.load(path, allow_pickle=False) as data:
             n_docs, k1, b = data["params"].tolist()
-            return cls([str(t) for t in data["vocab"]], data["indptr"], data["doc_ids"],
-                       data["weights"], int(n_docs), float(k1), float(b))
+            return cls(
+                [str(t) for t in data["vocab"]],
+                data["indptr"],
+                data["doc_ids"],
+                data["weights"],
+                int(n_docs),
+                float(k1),
+                float(b),
+            )

@@ -112,8 +112,7 @@ def doc_year(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def chunk_document(doc: Document, settings: ChunkerSettings, seen: dict[str, list[int]],
-                   out: list[Chunk]) -> int:
+def chunk_document(doc: Document, settings: ChunkerSettings, seen: dict[str, list[int]], out: list[Chunk]) -> int:
     """Append the chunks of one document to ``out``; returns the number of repeated paragraphs skipped.
 
     ``seen`` maps a paragraph's whitespace-free text to the positions in ``out`` of its chunks,
@@ -172,8 +171,7 @@ def chunk_document(doc: Document, settings: ChunkerSettings, seen: dict[str, lis
     return skipped
 
 
-def chunk_documents(documents: Iterable[Document], settings: ChunkerSettings | None = None
-                    ) -> tuple[list[Chunk], int]:
+def chunk_documents(documents: Iterable[Document], settings: ChunkerSettings | None = None) -> tuple[list[Chunk], int]:
     """Chunk a corpus; returns the chunks and the count of repeated paragraphs skipped."""
     settings = settings or ChunkerSettings()
     out: list[Chunk] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,9 +19,9 @@ def _fail(message: str) -> None:
 
 
 def _load_engine(index: str) -> Any:
+    from qa.embed import ModelError
     from qa.engine import Engine
     from qa.index import IndexError_
-    from qa.embed import ModelError
 
     try:
         return Engine.load(index)
@@ -43,8 +42,9 @@ def cli() -> None:
 @click.option("--max-chars", default=None, type=int, help="Largest chunk, in characters.")
 @click.option("--skip-errors", is_flag=True, help="Build without files that cannot be decoded.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def build(sources: tuple[str, ...], index_dir: str, model: str | None, max_chars: int | None,
-          skip_errors: bool, quiet: bool) -> None:
+def build(
+    sources: tuple[str, ...], index_dir: str, model: str | None, max_chars: int | None, skip_errors: bool, quiet: bool
+) -> None:
     """(Re)build the index from SOURCES (files or folders; default: seeds/)."""
     from qa.chunking import ChunkerSettings
     from qa.documents import SourceError
@@ -64,15 +64,16 @@ def build(sources: tuple[str, ...], index_dir: str, model: str | None, max_chars
         bar.update(done - bar.pos)
 
     try:
-        report = build_index(list(sources) or [DEFAULT_SOURCES], index_dir, model, settings,
-                             skip_errors=skip_errors, progress=progress)
+        report = build_index(
+            list(sources) or [DEFAULT_SOURCES], index_dir, model, settings, skip_errors=skip_errors, progress=progress
+        )
     except (SourceError, IndexError_, ModelError, OSError) as error:
         _fail(str(error))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    for error in report.errors:
-        click.echo(f"skipped: {error}", err=True)
+    for skipped in report.errors:
+        click.echo(f"skipped: {skipped}", err=True)
     click.echo(
         f"built {report.index_dir}: {report.files} file(s), {report.chunks} chunks, "
         f"{report.duplicates_skipped} repeated paragraphs skipped, {report.embedded} chunks embedded, "
@@ -128,8 +129,10 @@ def evaluate_command(questions: str, index_dir: str, k: int, verbose: bool) -> N
     if verbose:
         for row in report.rows:
             if row.em < 1 or (row.item["answers"] and row.rank != 1):
-                click.echo(f"  {row.item['id']} rank={row.rank} em={row.em:.0f} conf={row.confidence:.2f} "
-                           f"{row.item['question']} → {row.answer!r} gold={row.item['answers']}")
+                click.echo(
+                    f"  {row.item['id']} rank={row.rank} em={row.em:.0f} conf={row.confidence:.2f} "
+                    f"{row.item['question']} → {row.answer!r} gold={row.item['answers']}"
+                )
 
 
 def main() -> None:

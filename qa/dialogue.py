@@ -6,8 +6,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-FOLLOWUP_START = re.compile(r"^(那么?|那个|还有|另外|再问|其中|它|其|该|这个|这项|这一|此|比上年|比去年|同比|与上年|and\b|what about|how about)",
-                            re.IGNORECASE)
+FOLLOWUP_START = re.compile(
+    r"^(那么?|那个|还有|另外|再问|其中|它|其|该|这个|这项|这一|此|比上年|比去年|同比|与上年"
+    r"|and\b|what about|how about)",
+    re.IGNORECASE,
+)
 FOLLOWUP_END = re.compile(r"(呢|的呢|又如何|又怎样|怎么样)[？?]?$")
 PRONOUN = re.compile(r"(它|其|该项|这个|这项|此项|上述|\bit\b|\bits\b|\bthat\b)", re.IGNORECASE)
 

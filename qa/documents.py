@@ -74,9 +74,7 @@ def find_sources(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
     return found
 
 
-def load_documents(
-    paths: Iterable[str | Path], skip_errors: bool = False
-) -> tuple[list[Document], list[str]]:
+def load_documents(paths: Iterable[str | Path], skip_errors: bool = False) -> tuple[list[Document], list[str]]:
     """Read every source; returns the documents and the errors skipped (only with ``skip_errors``)."""
     documents: list[Document] = []
     errors: list[str] = []

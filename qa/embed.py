@@ -72,9 +72,7 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as error:
-            raise ModelError(
-                f"model {name_or_path!r} needs sentence-transformers: pip install 'qa[st]'"
-            ) from error
+            raise ModelError(f"model {name_or_path!r} needs sentence-transformers: pip install 'qa[st]'") from error
         try:
             self._model = SentenceTransformer(name_or_path, device="cpu")
         except Exception as error:  # hub errors, missing folders, bad configs

@@ -11,29 +11,29 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from qa.dialogue import is_followup, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
 from qa.query import Question, analyse, is_listing
 from qa.reader import (
     DATE,
     YEAR_SPAN,
-    book_titles,
-    enumerations,
-    english_head,
-    quoted_spans,
     Span,
+    book_titles,
     clause_bounds,
-    cue_fit,
     cloze_spans,
+    cue_fit,
+    english_head,
+    enumerations,
     head_noun_spans,
-    number_spans,
     novelty,
+    number_spans,
+    quoted_spans,
     support,
     trim,
     unit_fit,
 )
 from qa.retrieve import RetrievalSettings, Scored, equivalence_map, retrieve, term_weight
-from qa.dialogue import is_followup, previous_questions
 from qa.text import normalize
 from qa.types import Answer, Citation, Passage
 
@@ -90,12 +90,13 @@ class Engine:
         """Load an index and the embedder its manifest names; ``model`` must agree if given."""
         index = load_index(Path(path), verify=verify)
         if model and model != index.model_id:
-            raise IndexError_(f"{path} was built with model {index.model_id!r}, not {model!r}: "
-                              f"{FIX} --model {model}")
+            raise IndexError_(f"{path} was built with model {index.model_id!r}, not {model!r}: {FIX} --model {model}")
         embedder = load_embedder(index.model_id)
         if embedder.dim != index.manifest["model"]["dim"]:
-            raise IndexError_(f"model {index.model_id!r} gives dimension {embedder.dim}, the index "
-                              f"holds {index.manifest['model']['dim']}: {FIX}")
+            raise IndexError_(
+                f"model {index.model_id!r} gives dimension {embedder.dim}, the index "
+                f"holds {index.manifest['model']['dim']}: {FIX}"
+            )
         engine = cls(index, embedder)
         engine.warm_up()
         return engine
@@ -166,8 +167,16 @@ class Engine:
                     best = Reading(span, scored, rank)
         return best
 
-    def _candidates(self, q: Question, text: str, norm: str, terms: tuple[str, ...],
-                    weights: dict[str, float], groups: dict[str, tuple[str, ...]], coverage: float) -> list[Span]:
+    def _candidates(
+        self,
+        q: Question,
+        text: str,
+        norm: str,
+        terms: tuple[str, ...],
+        weights: dict[str, float],
+        groups: dict[str, tuple[str, ...]],
+        coverage: float,
+    ) -> list[Span]:
         spans: list[Span] = []
         foreign = self._foreign_places(q)
 
@@ -195,8 +204,9 @@ class Engine:
             spans.extend(self._slot_candidates(q, text, norm, sup, coverage))
         return spans
 
-    def _slot_candidates(self, q: Question, text: str, norm: str, sup: Callable[..., float],
-                         coverage: float) -> list[Span]:
+    def _slot_candidates(
+        self, q: Question, text: str, norm: str, sup: Callable[..., float], coverage: float
+    ) -> list[Span]:
         """Names, phrases and lists: cloze fills, noun phrases, quotes, enumerations, titles."""
         spans: list[Span] = []
         wanted_chars = _wanted_length(q.norm)
@@ -242,8 +252,9 @@ class Engine:
 
     def _foreign_places(self, q: Question) -> list[str]:
         """Places named in the question other than the report's own, in their short form."""
-        return [p.rstrip("市省") for p in q.places
-                if p not in self.home_places and p.rstrip("市省") not in self.home_places]
+        return [
+            p.rstrip("市省") for p in q.places if p not in self.home_places and p.rstrip("市省") not in self.home_places
+        ]
 
     def _confidence(self, q: Question, ranked: list[Scored], reading: Reading | None) -> tuple[float, str]:
         """Confidence in [0, 1] and, if the report cannot answer, why."""

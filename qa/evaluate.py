@@ -117,7 +117,7 @@ class Report:
         """Accuracy (EM) of answered questions by confidence bin."""
         edges = list(bins)
         out = []
-        for low, high in zip(edges, edges[1:]):
+        for low, high in zip(edges, edges[1:], strict=False):
             rows = [r for r in self.rows if low <= r.confidence < high]
             out.append((f"[{low:.2f},{min(high, 1):.2f})", len(rows), _mean(r.em for r in rows) if rows else 0.0))
         return out
@@ -158,23 +158,21 @@ def evaluate(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> Report:
             score_f1 = max(f1(result.answer, g) for g in golds) if result.found else 0.0
         else:
             score_em = score_f1 = float(not result.found)
-        report.rows.append(Row(item, result.found, result.answer, result.confidence, rank,
-                               score_em, score_f1, seconds))
+        report.rows.append(Row(item, result.found, result.answer, result.confidence, rank, score_em, score_f1, seconds))
     return report
 
 
 def format_report(report: Report) -> str:
     lines = []
     s = report.summary()
-    keys = ["n", "hit@1", "hit@3", "mrr", "em", "f1", "refusals_unanswerable", "false_refusals",
-            "p50_ms", "p95_ms"]
-    lines.append("  ".join(f"{key}={s[key]:.3f}" if key != "n" else f"n={int(s[key])}"
-                           for key in keys if key in s))
+    keys = ["n", "hit@1", "hit@3", "mrr", "em", "f1", "refusals_unanswerable", "false_refusals", "p50_ms", "p95_ms"]
+    lines.append("  ".join(f"{key}={s[key]:.3f}" if key != "n" else f"n={int(s[key])}" for key in keys if key in s))
     for key in ("lang", "style", "type"):
         lines.append(f"by {key}:")
         for name, sub in report.breakdown(key).items():
             parts = [f"n={int(sub['n'])}"] + [f"{m}={sub[m]:.2f}" for m in ("hit@3", "em", "f1") if m in sub]
             lines.append(f"  {name:16s} " + "  ".join(parts))
-    lines.append("accuracy by confidence: " + "  ".join(
-        f"{name} n={n} em={acc:.2f}" for name, n, acc in report.calibration()))
+    lines.append(
+        "accuracy by confidence: " + "  ".join(f"{name} n={n} em={acc:.2f}" for name, n, acc in report.calibration())
+    )
     return "\n".join(lines)

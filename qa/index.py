@@ -154,8 +154,13 @@ def build_index(
         "bm25": {"k1": bm25.k1, "b": bm25.b},
         "source_roots": sorted({str(_root_of(Path(s)).resolve()) for s in sources}),
         "sources": [
-            {"path": d.path, "sha256": d.sha256, "chars": len(d.text), "year": doc_year(d.text),
-             "place": home_place(d.text)}
+            {
+                "path": d.path,
+                "sha256": d.sha256,
+                "chars": len(d.text),
+                "year": doc_year(d.text),
+                "place": home_place(d.text),
+            }
             for d in documents
         ],
         "corpus_sha256": corpus_hash(documents),
@@ -171,8 +176,16 @@ def build_index(
         _swap_into_place(tmp, index_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return BuildReport(index_dir, len(documents), len(chunks), skipped, len(missing),
-                       len(chunks) - len(missing), time.perf_counter() - started, tuple(errors))
+    return BuildReport(
+        index_dir,
+        len(documents),
+        len(chunks),
+        skipped,
+        len(missing),
+        len(chunks) - len(missing),
+        time.perf_counter() - started,
+        tuple(errors),
+    )
 
 
 def _root_of(source: Path) -> Path:
@@ -189,6 +202,7 @@ def _faiss_index(vectors: np.ndarray, settings: dict[str, Any]) -> Any:
     import faiss
 
     dim = vectors.shape[1]
+    index: Any
     if settings["type"] == "hnsw":
         index = faiss.IndexHNSWFlat(dim, settings["M"], faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
@@ -198,12 +212,13 @@ def _faiss_index(vectors: np.ndarray, settings: dict[str, Any]) -> Any:
     return index
 
 
-def _write(folder: Path, manifest: dict[str, Any], chunks: list[Chunk], keys: list[str],
-           vectors: np.ndarray, bm25: BM25) -> None:
+def _write(
+    folder: Path, manifest: dict[str, Any], chunks: list[Chunk], keys: list[str], vectors: np.ndarray, bm25: BM25
+) -> None:
     import faiss
 
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as handle:
-        for chunk, key in zip(chunks, keys):
+        for chunk, key in zip(chunks, keys, strict=True):
             record = chunk.to_json() | {"embed_hash": key}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     np.save(folder / "embeddings.npy", vectors)
@@ -242,7 +257,7 @@ def _read_cache(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
         return {}
     if len(keys) != len(vectors):
         return {}
-    return dict(zip(keys, vectors))
+    return dict(zip(keys, vectors, strict=True))
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -288,12 +303,14 @@ def load_index(index_dir: Path, verify: bool = True) -> Index:
     except Exception as error:  # any damage the checksums did not catch
         raise IndexError_(f"{index_dir} cannot be read ({error}): {FIX}") from None
     if manifest["dense"]["type"] == "hnsw":
-        dense.hnsw.efSearch = manifest["dense"]["ef_search"]
+        hnsw: Any = faiss.downcast_index(dense)
+        hnsw.hnsw.efSearch = manifest["dense"]["ef_search"]
     if not (len(chunks) == dense.ntotal == bm25.n_docs == manifest["chunk_count"]):
         raise IndexError_(f"{index_dir} is inconsistent (chunk counts differ): {FIX}")
     if dense.d != manifest["model"]["dim"]:
-        raise IndexError_(f"{index_dir}: vectors have dimension {dense.d}, manifest says "
-                          f"{manifest['model']['dim']}: {FIX}")
+        raise IndexError_(
+            f"{index_dir}: vectors have dimension {dense.d}, manifest says {manifest['model']['dim']}: {FIX}"
+        )
     years = {s["path"]: s.get("year") for s in manifest["sources"]}
     places = {s["path"]: s.get("place") or "" for s in manifest["sources"]}
     return Index(index_dir, manifest, chunks, dense, bm25, years, places)

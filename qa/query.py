@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from qa.lexicon import EN_STOPWORDS, equivalents, phrases_in, translate_english
 from qa.text import STOPWORDS, cjk_ratio, normalize, segment, tokenize
@@ -13,15 +14,45 @@ from qa.text import STOPWORDS, cjk_ratio, normalize, segment, tokenize
 GENERIC_TERMS = frozenset(
     """
     天津 天津市 全市 本市 报告 政府 工作 政府工作报告 提出 要求 主要 计划 目标 预期 预计 今年 去年 上年 明年 过去
-    一年 全年 已经 完成 实现 达到 达 提高 提高到 以内 以上 左右 以下 超过 不低于 低于 增加 增长 增速 增幅 涨幅 比重 比例 占 占比 多少 几 情况 方面 相关
+    一年 全年 已经 完成 实现 达到 达 提高 提高到 以内 以上 左右 以下 超过 不低于 低于 增加 增长 增速 增幅 涨幅
+    比重 比例 占 占比 多少 几 情况 方面 相关
     规定 开展 推进 加快 实施 年末 年底 年初 年度 同比 比 期间 当年 万 亿 元 个 数量 总数 规模 水平 什么 哪些 有
     要 将 会 了 是 呢 控制 控制在 新 新增 共 总共 到 建成 建设 打造 探索 坚持 签署 以 为
     """.split()
 )
-PAST_CUES = ("去年", "上年", "过去一年", "过去", "已经", "已", "取得", "完成了", "实现了", "回顾", "last year",
-             "in the past")
-FUTURE_CUES = ("今年", "计划", "目标", "预期", "将", "要", "力争", "拟", "打算", "安排", "this year", "plan",
-               "target", "will", "expected", "goal", "aim")
+PAST_CUES = (
+    "去年",
+    "上年",
+    "过去一年",
+    "过去",
+    "已经",
+    "已",
+    "取得",
+    "完成了",
+    "实现了",
+    "回顾",
+    "last year",
+    "in the past",
+)
+FUTURE_CUES = (
+    "今年",
+    "计划",
+    "目标",
+    "预期",
+    "将",
+    "要",
+    "力争",
+    "拟",
+    "打算",
+    "安排",
+    "this year",
+    "plan",
+    "target",
+    "will",
+    "expected",
+    "goal",
+    "aim",
+)
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)")
 WH = re.compile(
     r"(什么时候|何时|哪一天|哪天|哪一年|哪年|什么样的?|什么|哪些|哪几[个项类种条家所座]?|哪里|哪儿|"
@@ -51,11 +82,31 @@ def expand_colloquial(norm: str) -> str:
     for short, full in COLLOQUIAL:
         norm = norm.replace(short, full)
     return SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", norm)
+
+
 COUNTERS = "人户家套辆所个项座条台名位辆张间次批件处"
-EN_UNITS = (("dollars", "美元"), ("usd", "美元"), ("yuan", "元"), ("rmb", "元"), ("tons", "吨"), ("tonnes", "吨"),
-            ("teu", "标准箱"), ("mu", "亩"), ("square meters", "平方米"), ("kilometers", "公里"), ("km", "公里"),
-            ("households", "户"), ("people", "人"), ("persons", "人"), ("companies", "家"), ("enterprises", "家"),
-            ("schools", "所"), ("vehicles", "辆"), ("units", "套"), ("projects", "项"))
+EN_UNITS = (
+    ("dollars", "美元"),
+    ("usd", "美元"),
+    ("yuan", "元"),
+    ("rmb", "元"),
+    ("tons", "吨"),
+    ("tonnes", "吨"),
+    ("teu", "标准箱"),
+    ("mu", "亩"),
+    ("square meters", "平方米"),
+    ("kilometers", "公里"),
+    ("km", "公里"),
+    ("households", "户"),
+    ("people", "人"),
+    ("persons", "人"),
+    ("companies", "家"),
+    ("enterprises", "家"),
+    ("schools", "所"),
+    ("vehicles", "辆"),
+    ("units", "套"),
+    ("projects", "项"),
+)
 
 
 @dataclass(frozen=True)
@@ -107,9 +158,11 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
         if re.search(r"\bwhen\b|\bwhat date\b|\bwhich day\b", norm):
             return "date", ""
         unit = next((u for word, u in EN_UNITS if re.search(rf"\b{word}\b", norm)), "")
-        if re.search(r"how many|how much|what (?:is|was|were) the (?:number|amount|total)|\b(?:percent|rate|growth|share)\b"
-                     r"|\bto what\b|\bwhat (?:amount|level|figure|value)|\b(?:raise|raised|increase|increased)\b.*\bto\b",
-                     norm):
+        if re.search(
+            r"how many|how much|what (?:is|was|were) the (?:number|amount|total)|\b(?:percent|rate|growth|share)\b"
+            r"|\bto what\b|\bwhat (?:amount|level|figure|value)|\b(?:raise|raised|increase|increased)\b.*\bto\b",
+            norm,
+        ):
             if not unit and re.search(r"\b(?:percent|percentage|rate|growth|share|proportion|increase)\b", norm):
                 unit = "%"
             return "number", unit
@@ -167,7 +220,7 @@ def time_scope(norm: str, report_year: int | None) -> tuple[tuple[int, ...], str
 
 
 @lru_cache(maxsize=1)
-def _posseg():  # type: ignore[no-untyped-def]
+def _posseg() -> Any:
     import jieba.posseg
 
     from qa.text import _jieba
@@ -195,7 +248,7 @@ def topic_terms(norm: str, lang: str) -> list[str]:
     if lang == "en":
         return translate_english(norm)
     phrases = phrases_in(norm)
-    covered = set()
+    covered: set[int] = set()
     for _, start, end in phrases:
         covered.update(range(start, end))
     terms = [p for p, _, _ in phrases if p not in GENERIC_TERMS and p not in STOPWORDS]
@@ -225,7 +278,7 @@ def char_bigrams(norm: str, drop: tuple[str, ...] = ()) -> tuple[str, ...]:
         text = text.replace(word, "|")
     text = WH.sub("|", text)
     text = re.sub(r"[\W_的了是要将在呢吗和与及]+", "|", text)
-    grams = []
+    grams: list[str] = []
     for part in text.split("|"):
         grams.extend(part[i : i + 2] for i in range(len(part) - 1))
     return tuple(dict.fromkeys(grams))
@@ -245,8 +298,9 @@ def cloze(norm: str) -> tuple[str, str, str]:
     return left, match.group(1), text[match.end() :]
 
 
-def analyse(text: str, report_year: int | None = None, previous: Question | None = None,
-            home: tuple[str, ...] = ()) -> Question:
+def analyse(
+    text: str, report_year: int | None = None, previous: Question | None = None, home: tuple[str, ...] = ()
+) -> Question:
     """Analyse a question; with ``previous`` (the last turn), fill in what a follow-up leaves out.
 
     A follow-up without a topic of its own (``比上年增长了多少？``) carries the previous topic;
@@ -290,10 +344,21 @@ def analyse(text: str, report_year: int | None = None, previous: Question | None
         scope = "".join(f"{y}年" for y in years)
         search = f"{scope}{''.join(extra_terms)}{re.sub(r'^(那么?|还有|另外)', '', norm)}"
     return Question(
-        text=text, norm=norm, lang=lang, terms=tuple(terms),
+        text=text,
+        norm=norm,
+        lang=lang,
+        terms=tuple(terms),
         expansions=tuple(t for t in dict.fromkeys(expansions) if t not in terms),
-        kind=kind, unit_hint=unit, years=years, tense=tense, places=places,
-        left=left, right=right, wh=wh, search_text=search, extra_terms=tuple(extra_terms),
+        kind=kind,
+        unit_hint=unit,
+        years=years,
+        tense=tense,
+        places=places,
+        left=left,
+        right=right,
+        wh=wh,
+        search_text=search,
+        extra_terms=tuple(extra_terms),
         bigrams=char_bigrams(norm, home) if lang == "zh" else (),
     )
 

@@ -76,8 +76,14 @@ def number_spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-UNIT_EQUIVALENTS = {"人": ("人", "名", "位", "人次"), "名": ("人", "名", "位"), "家": ("家", "户", "个"),
-                    "户": ("户", "家"), "个": ("个", "家", "所", "项", "座", "处"), "台": ("台", "辆", "套")}
+UNIT_EQUIVALENTS = {
+    "人": ("人", "名", "位", "人次"),
+    "名": ("人", "名", "位"),
+    "家": ("家", "户", "个"),
+    "户": ("户", "家"),
+    "个": ("个", "家", "所", "项", "座", "处"),
+    "台": ("台", "辆", "套"),
+}
 
 
 def unit_fit(unit: str, hint: str) -> float:
@@ -95,8 +101,26 @@ def unit_fit(unit: str, hint: str) -> float:
     return -1.0 if unit else -0.5
 
 
-MEASURE_CUES = ("增长", "增速", "增幅", "涨幅", "下降", "降低", "减少", "增加", "提高", "比重", "占", "达到", "控制在",
-                "超过", "突破", "完成", "新增", "累计")
+MEASURE_CUES = (
+    "增长",
+    "增速",
+    "增幅",
+    "涨幅",
+    "下降",
+    "降低",
+    "减少",
+    "增加",
+    "提高",
+    "比重",
+    "占",
+    "达到",
+    "控制在",
+    "超过",
+    "突破",
+    "完成",
+    "新增",
+    "累计",
+)
 
 
 def cue_fit(norm: str, start: int, question_norm: str) -> float:
@@ -117,8 +141,16 @@ def _decay(distance: int) -> float:
     return 1.0 - min(max(distance, 0), 40) / 80
 
 
-def support(norm: str, a: int, b: int, terms: tuple[str, ...], weights: dict[str, float],
-            groups: dict[str, tuple[str, ...]], bigrams: tuple[str, ...] = (), inside: bool = False) -> float:
+def support(
+    norm: str,
+    a: int,
+    b: int,
+    terms: tuple[str, ...],
+    weights: dict[str, float],
+    groups: dict[str, tuple[str, ...]],
+    bigrams: tuple[str, ...] = (),
+    inside: bool = False,
+) -> float:
     """How well the text around span [a, b) matches the question's topic (0..1).
 
     Topic words count fully in the span's own clause (before or after it, closer is better)
@@ -361,7 +393,9 @@ def english_head(norm: str) -> str:
     """The Chinese head noun an English which/what question asks for (which university → 大学)."""
     from qa.lexicon import translate_english
 
-    match = re.search(r"\b(?:which|what)\s+(?:kind of\s+|two\s+|three\s+|four\s+|new\s+)*([a-z-]+(?:\s+[a-z-]+)?)", norm)
+    match = re.search(
+        r"\b(?:which|what)\s+(?:kind of\s+|two\s+|three\s+|four\s+|new\s+)*([a-z-]+(?:\s+[a-z-]+)?)", norm
+    )
     if not match:
         return ""
     for phrase in (match.group(1), match.group(1).split()[-1], match.group(1).split()[0]):

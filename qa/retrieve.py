@@ -17,7 +17,6 @@ from qa.index import Index
 from qa.query import Question, query_tokens
 from qa.text import normalize
 
-
 ABSENT_TERM_WEIGHT = 3.0
 
 
@@ -58,8 +57,9 @@ def term_weight(index: Index, term: str) -> float:
     return max(idf, 0.5)
 
 
-def coverage(text_norm: str, terms: tuple[str, ...], weights: dict[str, float],
-             groups: dict[str, tuple[str, ...]]) -> float:
+def coverage(
+    text_norm: str, terms: tuple[str, ...], weights: dict[str, float], groups: dict[str, tuple[str, ...]]
+) -> float:
     """IDF-weighted share of topic terms found in a text; a term counts if it or an equivalent is there.
 
     >>> coverage("天津港货物吞吐量5.5亿吨", ("天津港", "集装箱"), {"天津港": 1.0, "集装箱": 1.0}, {})
@@ -86,9 +86,14 @@ def period_match(question: Question, period: int | None) -> int:
     return 1 if period in question.years else -1
 
 
-def retrieve(index: Index, embedder: Embedder, question: Question, k: int,
-             settings: RetrievalSettings | None = None, query_vector: np.ndarray | None = None
-             ) -> list[Scored]:
+def retrieve(
+    index: Index,
+    embedder: Embedder,
+    question: Question,
+    k: int,
+    settings: RetrievalSettings | None = None,
+    query_vector: np.ndarray | None = None,
+) -> list[Scored]:
     """Top-k chunks for a question, best first."""
     s = settings or RetrievalSettings()
     n = len(index.chunks)
@@ -104,7 +109,7 @@ def retrieve(index: Index, embedder: Embedder, question: Question, k: int,
         fused[pos] = fused.get(pos, 0.0) + s.dense_weight / (s.rrf_k + rank + 1)
     for rank, pos in enumerate(top_bm25.tolist()):
         fused[pos] = fused.get(pos, 0.0) + s.bm25_weight / (s.rrf_k + rank + 1)
-    dense_of = dict(zip(dense_ids.tolist(), dense_scores.tolist()))
+    dense_of = dict(zip(dense_ids.tolist(), dense_scores.tolist(), strict=True))
     bm25_max = float(bm25_all.max()) if n else 0.0
 
     terms = question.terms + question.extra_terms

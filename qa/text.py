@@ -90,6 +90,8 @@ def home_place(text: str, sample_chars: int = 20000) -> str:
 
     _jieba()
     counts = Counter(
-        w.rstrip("市省") for w, flag in jieba.posseg.lcut(normalize(text[:sample_chars])) if flag == "ns" and len(w) >= 2
+        w.rstrip("市省")
+        for w, flag in jieba.posseg.lcut(normalize(text[:sample_chars]))
+        if flag == "ns" and len(w) >= 2
     )
     return counts.most_common(1)[0][0] if counts else ""

@@ -33,15 +33,20 @@ def patched(target: object, name: str, value: object) -> Callable[[], contextlib
 
 
 VARIANTS: list[tuple[str, RetrievalSettings, Callable[[], contextlib.AbstractContextManager[object]]]] = [
-    ("dense only (no BM25, no rerank)", replace(FULL, bm25_weight=0.0, w_coverage=0, w_period=0, w_bigram=0,
-                                                 w_dense=0), nothing),
-    ("BM25 only (no dense, no rerank)", replace(FULL, dense_weight=0.0, w_coverage=0, w_period=0, w_bigram=0,
-                                                 w_dense=0), nothing),
+    (
+        "dense only (no BM25, no rerank)",
+        replace(FULL, bm25_weight=0.0, w_coverage=0, w_period=0, w_bigram=0, w_dense=0),
+        nothing,
+    ),
+    (
+        "BM25 only (no dense, no rerank)",
+        replace(FULL, dense_weight=0.0, w_coverage=0, w_period=0, w_bigram=0, w_dense=0),
+        nothing,
+    ),
     ("RRF fusion, no rerank", replace(FULL, w_coverage=0, w_period=0, w_bigram=0, w_dense=0), nothing),
     ("full minus topic coverage", replace(FULL, w_coverage=0), nothing),
     ("full minus section year", replace(FULL, w_period=0), nothing),
-    ("full minus char bigrams (rerank + reader)", FULL,
-     patched(query, "char_bigrams", lambda *args, **kwargs: ())),
+    ("full minus char bigrams (rerank + reader)", FULL, patched(query, "char_bigrams", lambda *args, **kwargs: ())),
     ("full minus report-term vocabulary", FULL, patched(lexicon, "ZH_EQUIVALENTS", ())),
     ("full minus English glossary", FULL, patched(lexicon, "_EN_PHRASES", [])),
     ("full minus novelty (slot answers)", FULL, patched(reader, "novelty", lambda *args: 0.0)),
@@ -59,9 +64,11 @@ def main(paths: list[str]) -> None:
         with context():
             for path, items in sets.items():
                 s = evaluate(engine, items).summary()
-                print(f"| {name} | {path.rsplit('/', 1)[-1]} | {s['hit@1']:.3f} | {s['hit@3']:.3f} | "
-                      f"{s['em']:.3f} | {s['f1']:.3f} | {s.get('refusals_unanswerable', 0):.2f} | "
-                      f"{s['false_refusals']:.3f} |")
+                print(
+                    f"| {name} | {path.rsplit('/', 1)[-1]} | {s['hit@1']:.3f} | {s['hit@3']:.3f} | "
+                    f"{s['em']:.3f} | {s['f1']:.3f} | {s.get('refusals_unanswerable', 0):.2f} | "
+                    f"{s['false_refusals']:.3f} |"
+                )
     engine.settings = FULL
 
 
