@@ -193,7 +193,7 @@ class Engine:
             for a, b, unit in number_spans(text):
                 s = sup(a, b)
                 fit = unit_fit(unit, q.unit_hint)
-                cue = cue_fit(norm, a, q.norm)
+                cue = cue_fit(norm, a, q.norm + " ".join(q.terms), b)
                 spans.append(Span(a, b, "number", 1.2 * s + 0.5 * fit + cue, s, fit=fit))
         elif q.kind == "date":
             pattern = YEAR_SPAN if q.unit_hint == "年" else DATE

@@ -123,7 +123,7 @@ MEASURE_CUES = (
 )
 
 
-def cue_fit(norm: str, start: int, question_norm: str) -> float:
+def cue_fit(norm: str, start: int, question_norm: str, end: int | None = None) -> float:
     """Does the measure word right before a figure (增长 9%, 比重 54%) match the question's?
 
     >>> cue_fit("生产总值17800亿元，增长9%左右", 14, "生产总值增长了多少")
@@ -131,6 +131,8 @@ def cue_fit(norm: str, start: int, question_norm: str) -> float:
     """
     before = re.sub(r"[了到为在至是近约]+$", "", norm[max(0, start - 6) : start])
     cue = next((c for c in MEASURE_CUES if before.endswith(c)), "")
+    if not cue and end is not None:  # the figure's own qualifier: 超过3万亿元
+        cue = next((c for c in MEASURE_CUES if norm.startswith(c, start, end)), "")
     if not cue:
         return 0.0
     return 0.3 if cue in question_norm else -0.15 if any(c in question_norm for c in MEASURE_CUES) else 0.0
@@ -300,7 +302,7 @@ def head_noun_spans(text: str, question: Question, head: str = "") -> list[tuple
         words = _posseg().lcut(text[start : match.start()])
         keep = 0
         for word, flag in reversed(words):
-            joins_name = word in ("―", "-", "—", "·") and keep > 0  # 滨海―中关村科技园
+            joins_name = word in ("―", "-", "—", "·", "“", "”") and keep > 0  # 滨海―中关村, “亲”“清”新型
             if (flag.startswith(("v", "p", "c", "u", "d", "r", "x")) and not joins_name) or word in "的和与及":
                 break
             keep += len(word)
@@ -362,10 +364,12 @@ def _trim_edge(item: str, width: int, leading: bool, drop: tuple[str, ...] = LEA
 def quoted_spans(text: str) -> list[tuple[int, int]]:
     """Quoted phrases “…” / 「…」 (slogans, principles, names), quotes included.
 
-    >>> t = "坚持“依法行政、廉洁从政”，法治"; [t[a:b] for a, b in quoted_spans(t)]
-    ['“依法行政、廉洁从政”']
+    Quotes that follow each other directly (“亲”“清”) make one phrase.
+
+    >>> t = "坚持“依法行政、廉洁从政”，构建“亲”“清”新型政商关系"; [t[a:b] for a, b in quoted_spans(t)]
+    ['“依法行政、廉洁从政”', '“亲”“清”']
     """
-    return [(m.start(), m.end()) for m in re.finditer(r"[“「][^“”「」]{1,40}[”」]", text)]
+    return [(m.start(), m.end()) for m in re.finditer(r"(?:[“「][^“”「」]{1,40}[”」])+", text)]
 
 
 def _anchors(context: str, from_start: bool) -> list[str]:
