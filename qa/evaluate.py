@@ -113,12 +113,12 @@ class Report:
             groups[str(row.item.get(key, "?"))].append(row)
         return {name: self.summary(rows) for name, rows in sorted(groups.items())}
 
-    def calibration(self, bins: Iterable[float] = (0.0, 0.5, 0.7, 0.85, 1.01)) -> list[tuple[str, int, float]]:
-        """Accuracy (EM) of answered questions by confidence bin."""
+    def calibration(self, bins: Iterable[float] = (0.5, 0.7, 0.85, 0.95, 1.01)) -> list[tuple[str, int, float]]:
+        """Accuracy (EM) of the answers given, by confidence bin (refusals are below 0.5)."""
         edges = list(bins)
         out = []
         for low, high in zip(edges, edges[1:], strict=False):
-            rows = [r for r in self.rows if low <= r.confidence < high]
+            rows = [r for r in self.rows if r.found and low <= r.confidence < high]
             out.append((f"[{low:.2f},{min(high, 1):.2f})", len(rows), _mean(r.em for r in rows) if rows else 0.0))
         return out
 
@@ -173,6 +173,6 @@ def format_report(report: Report) -> str:
             parts = [f"n={int(sub['n'])}"] + [f"{m}={sub[m]:.2f}" for m in ("hit@3", "em", "f1") if m in sub]
             lines.append(f"  {name:16s} " + "  ".join(parts))
     lines.append(
-        "accuracy by confidence: " + "  ".join(f"{name} n={n} em={acc:.2f}" for name, n, acc in report.calibration())
+        "answers' accuracy by confidence: " + "  ".join(f"{name} n={n} em={acc:.2f}" for name, n, acc in report.calibration())
     )
     return "\n".join(lines)
