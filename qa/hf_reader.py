@@ -92,8 +92,15 @@ def best_in_window(
 class HFReader:
     """Extractive QA with a Hugging Face model: the best verbatim span among a few passages."""
 
-    def __init__(self, name_or_path: str, max_length: int = 384, stride: int = 128,
-                 max_answer_tokens: int = 30, max_question_tokens: int = 64, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        name_or_path: str,
+        max_length: int = 384,
+        stride: int = 128,
+        max_answer_tokens: int = 30,
+        max_question_tokens: int = 64,
+        batch_size: int = 16,
+    ) -> None:
         try:
             from transformers import AutoModelForQuestionAnswering, AutoTokenizer
         except ImportError as error:  # pragma: no cover - depends on the install
@@ -189,8 +196,15 @@ class HFReader:
             context = [i for i, s in enumerate(sequence) if s == context_id]
             null = ids[window].index(cls_id) if cls_id is not None and cls_id in ids[window] else None
             window_offsets = [(int(a), int(b)) for a, b in offsets[window]]
-            found = best_in_window(start_logits[window], end_logits[window], window_offsets, context,
-                                   passages[sample], self.max_answer_tokens, null_index=null)
+            found = best_in_window(
+                start_logits[window],
+                end_logits[window],
+                window_offsets,
+                context,
+                passages[sample],
+                self.max_answer_tokens,
+                null_index=null,
+            )
             if found and (sample not in best or found[2] > best[sample][3]):
                 best[sample] = (sample, found[0], found[1], found[2])
         return list(best.values())
