@@ -119,11 +119,14 @@ def ensure_index(index_dir: Path, sources: list[str] | None, why: str = "") -> b
         if stale and not reason:
             reason = "the index is stale (" + "; ".join(stale[:3]) + ("; …" if len(stale) > 3 else "") + ")"
     except IndexError_ as error:
-        reason = reason or f"no usable index ({error})"
+        missing = not (index_dir / "manifest.json").exists()
+        reason = reason or (
+            f"there is no index at {index_dir} yet" if missing else f"the index cannot be used ({error})"
+        )
     if not reason:
         return False
     build_from = sources or roots or [DEFAULT_SOURCES]
-    say(f"{reason}: building the index at {index_dir} from {', '.join(map(str, build_from))} first …")
+    say(f"{reason}: building it from {', '.join(map(str, build_from))} first (progress below) …")
     report = build_index(build_from, index_dir, model_id=model, progress=build_progress())
     say(f"index built: {report.files} file(s), {report.chunks} chunks in {report.seconds:.1f} s")
     return True

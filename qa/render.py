@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from qa.types import Answer, Passage
 
-COLLAPSE_OVER = 160  # passages longer than this (characters) show a snippet and fold the full text
+COLLAPSE_OVER = 120  # passages longer than this (characters) show a snippet and fold the full text
 SNIPPET_CONTEXT = 45  # characters either side of the first highlight in a snippet
 MIN_ECHO_CHARS = 2  # answers shorter than this are not searched for in other passages
 Span = tuple[int, int]

@@ -117,7 +117,7 @@ def test_missing_index_is_built_from_the_sources(
     target = tmp_path / "new-index"
     assert app_module.ensure_index(target, [str(small_index[0])]) is True
     assert calls[0]["sources"] == [str(small_index[0])] and (target / "manifest.json").is_file()
-    assert "no usable index" in capsys.readouterr().err
+    assert "there is no index at" in capsys.readouterr().err
 
 
 def test_build_demo_has_the_chinese_page_and_both_endpoints(app_module: ModuleType, engine: Any) -> None:
