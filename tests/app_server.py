@@ -10,9 +10,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 120.0
@@ -64,3 +65,20 @@ def running_app(index_dir: Path, log: Path, extra: Sequence[str] = ()) -> Iterat
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+_shared: dict[Path, RunningApp] = {}
+
+
+def shared_app(index_dir: Path, request: Any, tmp_path_factory: Any) -> RunningApp:
+    """One app per index for the whole test session (API and browser tests share it).
+
+    Call from session-scoped fixtures: the app stops when the session ends.
+    """
+    if index_dir not in _shared:
+        stack = ExitStack()
+        log = tmp_path_factory.mktemp("app") / "app.log"
+        _shared[index_dir] = stack.enter_context(running_app(index_dir, log))
+        request.addfinalizer(stack.close)
+        request.addfinalizer(lambda: _shared.pop(index_dir, None))
+    return _shared[index_dir]

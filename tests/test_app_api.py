@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from app_server import RunningApp, running_app
+from app_server import RunningApp, shared_app
 
 from qa.documents import read_text
 
@@ -17,11 +16,9 @@ pytestmark = pytest.mark.slow
 MAX_CHARS = 500  # the app's default limit
 
 
-@pytest.fixture(scope="module")
-def app(real_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    log = tmp_path_factory.mktemp("app_api") / "app.log"
-    with running_app(real_index_dir, log) as running:
-        yield running
+@pytest.fixture(scope="session")
+def app(real_index_dir: Path, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RunningApp:
+    return shared_app(real_index_dir, request, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from app_server import RunningApp, running_app
+from app_server import RunningApp, shared_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -66,11 +66,9 @@ def browser(in_ci: bool) -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def app(browser: Any, real_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    log = tmp_path_factory.mktemp("app_browser") / "app.log"
-    with running_app(real_index_dir, log) as running:
-        yield running
+@pytest.fixture(scope="session")
+def app(real_index_dir: Path, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RunningApp:
+    return shared_app(real_index_dir, request, tmp_path_factory)
 
 
 class Page:
@@ -187,6 +185,13 @@ def test_bad_input_and_settings_in_the_browser(tab: Page, tmp_path: Path) -> Non
     tab.type_question("2016年天津港货物吞吐量是多少？")
     reply = tab.wait_for_replies(2)
     expect(reply.locator(".qa-passage")).to_have_count(5)
+    # Long passages fold: a snippet with the mark stays visible, the full text opens on click.
+    tab.type_question("2017年政府工作的总体要求是什么？")
+    folded = tab.wait_for_replies(3).locator("details").first
+    expect(folded).to_be_attached()
+    assert folded.evaluate("e => e.open") is False
+    folded.locator("summary").click()
+    assert folded.evaluate("e => e.open") is True
     tab.page.locator("#qa-clear").click()
     expect(tab.replies()).to_have_count(0)
     tab.page.screenshot(path=str(tmp_path / "cleared.png"))
