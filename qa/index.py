@@ -14,6 +14,7 @@ dies half-way leaves the previous index untouched.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -119,6 +120,7 @@ def build_index(
     """Chunk, embed (reusing cached vectors) and index ``sources`` into ``index_dir`` atomically."""
     started = time.perf_counter()
     index_dir = Path(index_dir)
+    _recover_interrupted(index_dir)
     settings = settings or ChunkerSettings()
     documents, errors = load_documents(sources, skip_errors=skip_errors)
     chunks, skipped = chunk_documents(documents, settings)
@@ -242,6 +244,34 @@ def _swap_into_place(tmp: Path, index_dir: Path) -> None:
         os.replace(index_dir, old)
     os.replace(tmp, index_dir)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_interrupted(index_dir: Path) -> None:
+    """Tidy up after builds that were killed: remove their temp folders and, if one died between its
+    two renames (old index moved aside, new one not yet in place), put the old index back."""
+    if not index_dir.parent.is_dir():
+        return
+    for kind in ("old", "tmp"):
+        for path in sorted(index_dir.parent.glob(f".{glob.escape(index_dir.name)}.{kind}-*")):
+            pid = path.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue  # a build still running (or this process's own)
+            if kind == "old" and not index_dir.exists():
+                os.replace(path, index_dir)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. no permission to signal it: it exists
+        return True
+    return True
 
 
 def _read_cache(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
