@@ -21,12 +21,18 @@ def _fail(message: str) -> None:
 def _load_engine(index: str) -> Any:
     from qa.embed import ModelError
     from qa.engine import Engine
-    from qa.index import IndexError_
+    from qa.index import IndexError_, stale_reasons
 
     try:
-        return Engine.load(index)
+        engine = Engine.load(index)
     except (IndexError_, ModelError) as error:
         _fail(str(error))
+    stale = stale_reasons(index)
+    if stale:  # answers may quote text that is no longer in the sources
+        click.echo(
+            f"warning: the index is out of date ({'; '.join(stale[:3])}): run `qa build` to rebuild it", err=True
+        )
+    return engine
 
 
 @click.group()
@@ -67,8 +73,13 @@ def build(
         report = build_index(
             list(sources) or [DEFAULT_SOURCES], index_dir, model, settings, skip_errors=skip_errors, progress=progress
         )
-    except (SourceError, IndexError_, ModelError, OSError) as error:
+    except (SourceError, IndexError_, ModelError) as error:
         _fail(str(error))
+    except OSError as error:  # e.g. disk full: the build wrote to a temp folder, so nothing was replaced
+        _fail(
+            f"{error}; the previous index (if any) is unchanged: free some space or fix the path, "
+            "then run `qa build` again"
+        )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
