@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from qa.embed import HashEmbedder
+from qa.engine import Engine
 from qa.index import Index, load_index
 from qa.query import Question, analyse, query_tokens
 from qa.retrieve import RetrievalSettings, coverage, period_match, retrieve, softmax_confidence
@@ -23,9 +25,9 @@ QUESTIONS = [
 ]
 
 
-def pure_rrf(**overrides: float) -> RetrievalSettings:
+def pure_rrf(**overrides: Any) -> RetrievalSettings:
     """Settings whose final score is the fused RRF score alone (every rerank weight 0)."""
-    zero = {f.name: 0.0 for f in fields(RetrievalSettings) if f.name.startswith("w_")}
+    zero: dict[str, Any] = {f.name: 0.0 for f in fields(RetrievalSettings) if f.name.startswith("w_")}
     return replace(RetrievalSettings(), **{**zero, "w_rrf": 1.0, **overrides})
 
 
@@ -158,7 +160,7 @@ EVIDENCE = [
 
 
 @pytest.mark.parametrize(("question", "evidence"), EVIDENCE)
-def test_real_index_retrieves_the_evidence_in_the_top_five(question: str, evidence: str, engine) -> None:  # type: ignore[no-untyped-def]
+def test_real_index_retrieves_the_evidence_in_the_top_five(question: str, evidence: str, engine: Engine) -> None:
     q = engine.analyse(question)
     got = retrieve(engine.index, engine.embedder, q, k=5, settings=engine.settings)
     texts = [engine.index.chunks[r.position].text for r in got]
