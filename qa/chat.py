@@ -198,7 +198,7 @@ class ChatService:
             log.exception("answering %r failed", message)
             notice = render_notice("抱歉，回答这个问题时出错了，请换个问法再试。 (internal error)")
             return "", [*messages, {"role": "assistant", "content": notice}]
-        followup = bool(previous) and answer.resolved_question != self.engine.analyse(text).search_text
+        followup = bool(previous) and answer.resolved_question != answer.question
         html_answer = render_answer(answer, show_all=bool(show_all), doc_titles=self.doc_titles, followup=followup)
         user = {"role": "user", "content": render_question(text)}
         return "", [*messages, user, {"role": "assistant", "content": html_answer}]

@@ -53,15 +53,18 @@ def clean_question(question: object, max_chars: int = MAX_QUESTION_CHARS) -> str
     'GDP增长多少？'
     """
     if not isinstance(question, str):
-        raise QuestionError("the question must be text")
+        raise QuestionError("问题必须是文字 (the question must be text)")
     if len(question) > max_chars:
-        raise QuestionError(f"the question is too long ({len(question)} characters; the limit is {max_chars})")
+        raise QuestionError(
+            f"问题太长：{len(question)} 个字符，上限 {max_chars} "
+            f"(the question is too long: {len(question)} characters; the limit is {max_chars})"
+        )
     text = "".join(ch for ch in question if unicodedata.category(ch)[0] != "C" or ch in " ")
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
-        raise QuestionError("the question is empty")
+        raise QuestionError("问题是空的 (the question is empty)")
     if not any(ch.isalnum() for ch in text):
-        raise QuestionError("the question has no words to search for")
+        raise QuestionError("问题里没有可以检索的文字 (the question has no words to search for)")
     return text
 
 
@@ -141,12 +144,12 @@ class Engine:
             order.insert(0, order.pop(reading.rank))  # the passage that proves the answer first
         passages = tuple(Passage(self.index.chunks[s.position], s.score) for s in order[:k])
         if not found or reading is None:
-            return Answer(text, False, "", confidence, Citation(), passages, -1, q.search_text)
+            return Answer(text, False, "", confidence, Citation(), passages, -1, q.readable or text)
         chunk = self.index.chunks[reading.scored.position]
         start, end = chunk.start + reading.span.start, chunk.start + reading.span.end
         answer = chunk.text[reading.span.start : reading.span.end]
         citation = Citation(chunk.doc, chunk.section_path, start, end)
-        return Answer(text, True, answer, confidence, citation, passages, 0, q.search_text)
+        return Answer(text, True, answer, confidence, citation, passages, 0, q.readable or text)
 
     # -- reader -------------------------------------------------------------------------
 
@@ -193,7 +196,7 @@ class Engine:
             for a, b, unit in number_spans(text):
                 s = sup(a, b)
                 fit = unit_fit(unit, q.unit_hint)
-                cue = cue_fit(norm, a, q.norm + " ".join(q.terms), b)
+                cue = cue_fit(norm, a, f"{q.norm} {q.context} {' '.join(q.terms)}", b)
                 spans.append(Span(a, b, "number", 1.2 * s + 0.5 * fit + cue, s, fit=fit))
         elif q.kind == "date":
             pattern = YEAR_SPAN if q.unit_hint == "年" else DATE

@@ -173,6 +173,7 @@ def format_report(report: Report) -> str:
             parts = [f"n={int(sub['n'])}"] + [f"{m}={sub[m]:.2f}" for m in ("hit@3", "em", "f1") if m in sub]
             lines.append(f"  {name:16s} " + "  ".join(parts))
     lines.append(
-        "answers' accuracy by confidence: " + "  ".join(f"{name} n={n} em={acc:.2f}" for name, n, acc in report.calibration())
+        "answers' accuracy by confidence: "
+        + "  ".join(f"{name} n={n} em={acc:.2f}" for name, n, acc in report.calibration())
     )
     return "\n".join(lines)

@@ -53,6 +53,7 @@ FUTURE_CUES = (
     "goal",
     "aim",
 )
+YEAR_IN_TEXT = re.compile(r"(?:19|20)\d{2}年|去年|今年")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)")
 WH = re.compile(
     r"(什么时候|何时|哪一天|哪天|哪一年|哪年|什么样的?|什么|哪些|哪几[个项类种条家所座]?|哪里|哪儿|"
@@ -128,6 +129,8 @@ class Question:
     wh: str = ""
     search_text: str = ""  # what is embedded for dense retrieval
     bigrams: tuple[str, ...] = ()  # character bigrams of the question's wording (not its question words)
+    readable: str = ""  # a follow-up restated as a whole question
+    context: str = ""  # earlier questions of a follow-up (normalised), for measure words
     extra_terms: tuple[str, ...] = field(default=())  # topic carried over from earlier turns
 
     @property
@@ -340,9 +343,11 @@ def analyse(
         left, wh, right = norm_left, previous.wh, norm_right
     places = place_names(norm if lang == "zh" else " ".join(terms))
     search = text if lang == "zh" else f"{text} {' '.join(terms)}"
+    readable, context = text, ""
     if previous is not None:
-        scope = "".join(f"{y}年" for y in years)
-        search = f"{scope}{''.join(extra_terms)}{re.sub(r'^(那么?|还有|另外)', '', norm)}"
+        context = f"{previous.context} {previous.norm}".strip()
+        readable = restate(text, bool(terms), kind != "other" and bool(wh) and wh == cloze(norm)[1], years, previous)
+        search = readable if lang == "zh" else f"{readable} {' '.join(extra_terms)}"
     return Question(
         text=text,
         norm=norm,
@@ -360,7 +365,33 @@ def analyse(
         search_text=search,
         extra_terms=tuple(extra_terms),
         bigrams=char_bigrams(norm, home) if lang == "zh" else (),
+        readable=readable,
+        context=context,
     )
+
+
+FOLLOWUP_LEAD = re.compile(r"^(那么?|还有|另外|其中|它的?|其|该项?|这个|这项)|(呢|的呢)?[？?]?$")
+
+
+def restate(text: str, own_topic: bool, own_question: bool, years: tuple[int, ...], previous: Question) -> str:
+    """A follow-up spelled out as a whole question, for display and for dense retrieval.
+
+    >>> prev = analyse("2017年天津生产总值预期增长多少？", 2017)
+    >>> restate("那2016年呢？", False, False, (2016,), prev)
+    '2016年天津生产总值预期增长多少？'
+    """
+    base = previous.readable or previous.text
+    core = FOLLOWUP_LEAD.sub("", text.strip())
+    if not own_topic and not own_question:  # 那2016年呢？ → the previous question for 2016
+        if years:
+            year = f"{years[0]}年"
+            return YEAR_IN_TEXT.sub(year, base, count=1) if YEAR_IN_TEXT.search(base) else year + base
+        return base
+    scope = "".join(f"{y}年" for y in years if f"{y}" not in core)
+    if not own_topic:  # 比上年增长了多少？ → 2016年一般公共预算收入比上年增长了多少？
+        topic = "".join(previous.terms + previous.extra_terms)
+        return f"{scope}{topic}{core}"
+    return f"{scope}{core}（接上一问：{base}）"
 
 
 def query_tokens(question: Question) -> dict[str, float]:

@@ -93,7 +93,7 @@ class Answer:
     citation: Citation = field(default_factory=Citation)
     passages: tuple[Passage, ...] = ()
     passage_index: int = -1  # which passage holds the answer span (-1 when not found)
-    resolved_question: str = ""  # the question after follow-up resolution
+    resolved_question: str = ""  # the question as understood: a follow-up restated whole, else as asked
 
     def to_dict(self) -> dict[str, Any]:
         return {
