@@ -18,13 +18,13 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-def _load_engine(index: str) -> Any:
+def _load_engine(index: str, reader: str | None = None) -> Any:
     from qa.embed import ModelError
     from qa.engine import Engine
     from qa.index import IndexError_, stale_reasons
 
     try:
-        engine = Engine.load(index)
+        engine = Engine.load(index, reader=reader)
     except (IndexError_, ModelError) as error:
         _fail(str(error))
     stale = stale_reasons(index)
@@ -97,11 +97,12 @@ def build(
 @click.option("--index", "index_dir", default=DEFAULT_INDEX, show_default=True)
 @click.option("-k", default=3, show_default=True, help="Passages to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-def ask(question: str, index_dir: str, k: int, as_json: bool) -> None:
+@click.option("--reader", default=None, help="A Hugging Face extractive-QA model (hub id or folder) to read answers.")
+def ask(question: str, index_dir: str, k: int, as_json: bool, reader: str | None) -> None:
     """Answer QUESTION with its citation and the passages behind it."""
     from qa.engine import QuestionError
 
-    engine = _load_engine(index_dir)
+    engine = _load_engine(index_dir, reader)
     try:
         result = engine.ask(question, k=k)
     except QuestionError as error:
@@ -126,11 +127,12 @@ def ask(question: str, index_dir: str, k: int, as_json: bool) -> None:
 @click.option("--index", "index_dir", default=DEFAULT_INDEX, show_default=True)
 @click.option("-k", default=5, show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="List the questions answered wrongly.")
-def evaluate_command(questions: str, index_dir: str, k: int, verbose: bool) -> None:
+@click.option("--reader", default=None, help="A Hugging Face extractive-QA model (hub id or folder) to read answers.")
+def evaluate_command(questions: str, index_dir: str, k: int, verbose: bool, reader: str | None) -> None:
     """Score QUESTIONS (a .jsonl file like shared/data/dev_questions.jsonl)."""
     from qa.evaluate import evaluate, format_report, load_questions
 
-    engine = _load_engine(index_dir)
+    engine = _load_engine(index_dir, reader)
     try:
         items = load_questions(questions)
     except (OSError, ValueError) as error:

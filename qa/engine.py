@@ -78,10 +78,13 @@ class Reading:
 class Engine:
     """Answers questions from one index. Thread-safe: queries share read-only state."""
 
-    def __init__(self, index: Index, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
+    def __init__(
+        self, index: Index, embedder: Embedder, settings: RetrievalSettings | None = None, reader: Any = None
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
+        self.hf_reader = reader  # an optional qa.hf_reader.HFReader that replaces the built-in reader
         years = [y for y in index.doc_years.values() if y]
         self.report_year: int | None = max(years) if years else None
         self.periods = {c.period for c in index.chunks if c.period}
@@ -89,8 +92,14 @@ class Engine:
         self.home = tuple(sorted(self.home_places, key=len, reverse=True))
 
     @classmethod
-    def load(cls, path: str | Path = "index", model: str | None = None, verify: bool = True) -> Engine:
-        """Load an index and the embedder its manifest names; ``model`` must agree if given."""
+    def load(
+        cls, path: str | Path = "index", model: str | None = None, verify: bool = True, reader: str | None = None
+    ) -> Engine:
+        """Load an index and the embedder its manifest names; ``model`` must agree if given.
+
+        ``reader`` names a Hugging Face extractive-QA model (hub id or folder) to read answers
+        with instead of the built-in reader (default: ``QA_READER``, else built-in).
+        """
         index = load_index(Path(path), verify=verify)
         if model and model != index.model_id:
             raise IndexError_(f"{path} was built with model {index.model_id!r}, not {model!r}: {FIX} --model {model}")
@@ -100,7 +109,13 @@ class Engine:
                 f"model {index.model_id!r} gives dimension {embedder.dim}, the index "
                 f"holds {index.manifest['model']['dim']}: {FIX}"
             )
-        engine = cls(index, embedder)
+        reader = reader or os.environ.get("QA_READER") or None
+        hf_reader = None
+        if reader:
+            from qa.hf_reader import HFReader
+
+            hf_reader = HFReader(reader)
+        engine = cls(index, embedder, reader=hf_reader)
         engine.warm_up()
         return engine
 
@@ -136,8 +151,11 @@ class Engine:
         k = max(1, min(int(k), 50))
         q = self.analyse(text, history)
         ranked = retrieve(self.index, self.embedder, q, max(k, READ_PASSAGES), self.settings)
-        reading = self._read(q, ranked)
-        confidence, reason = self._confidence(q, ranked, reading)
+        if self.hf_reader is not None:
+            reading, confidence, reason = self._read_with_model(q, ranked)
+        else:
+            reading = self._read(q, ranked)
+            confidence, reason = self._confidence(q, ranked, reading)
         found = reading is not None and confidence >= ABSTAIN_BELOW and not reason
         order = list(ranked)
         if found and reading is not None:
@@ -152,6 +170,17 @@ class Engine:
         return Answer(text, True, answer, confidence, citation, passages, 0, q.readable or text)
 
     # -- reader -------------------------------------------------------------------------
+
+    def _read_with_model(self, q: Question, ranked: list[Scored]) -> tuple[Reading | None, float, str]:
+        """The optional transformers reader: its best span among the top passages, its probability."""
+        top = ranked[:READ_PASSAGES]
+        texts = [self.index.chunks[s.position].text for s in top]
+        found = self.hf_reader.best_span(q.readable or q.text, texts) if texts else None
+        if found is None:
+            return None, 0.0, "the reader model found no answer"
+        rank, start, end, score = found
+        reading = Reading(Span(start, end, "model", score, score), top[rank], rank)
+        return reading, float(score), ""
 
     def _read(self, q: Question, ranked: list[Scored]) -> Reading | None:
         terms = q.terms + q.extra_terms
