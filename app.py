@@ -80,6 +80,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS, help="longest question accepted")
     parser.add_argument("--concurrency", type=int, default=4, help="questions answered at the same time")
+    parser.add_argument(
+        "--reader", default=os.environ.get("QA_READER"), help="a Hugging Face extractive-QA model to read answers with"
+    )
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
     return parser.parse_args(argv)
 
@@ -250,12 +253,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         built = ensure_index(index_dir, args.sources)
         try:
-            engine = Engine.load(index_dir)
+            engine = Engine.load(index_dir, reader=args.reader)
         except IndexError_ as error:
             if built:
                 raise
             ensure_index(index_dir, args.sources, why=f"the index cannot be loaded ({error})")
-            engine = Engine.load(index_dir)
+            engine = Engine.load(index_dir, reader=args.reader)
     except (IndexError_, ModelError, OSError) as error:
         say(f"error: {error}")
         sys.exit(1)
