@@ -8,8 +8,10 @@ anywhere in the corpus (the seed holds its report eight times) are indexed once.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
 from qa.documents import Document
 from qa.types import Chunk
@@ -112,7 +114,9 @@ def doc_year(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def chunk_document(doc: Document, settings: ChunkerSettings, seen: dict[str, list[int]], out: list[Chunk]) -> int:
+def chunk_document(
+    doc: Document, settings: ChunkerSettings, seen: dict[str, list[int]], out: list[Chunk], prefix: str | None = None
+) -> int:
     """Append the chunks of one document to ``out``; returns the number of repeated paragraphs skipped.
 
     ``seen`` maps a paragraph's whitespace-free text to the positions in ``out`` of its chunks,
@@ -164,7 +168,7 @@ def chunk_document(doc: Document, settings: ChunkerSettings, seen: dict[str, lis
         positions = []
         for part, (a, b) in enumerate(spans, start=1):
             suffix = f".{part}" if len(spans) > 1 else ""
-            chunk_id = f"{doc.name}:{secnum}:p{number}{suffix}"
+            chunk_id = f"{prefix or doc.name}:{secnum}:p{number}{suffix}"
             positions.append(len(out))
             out.append(Chunk(chunk_id, doc.path, section, text[a:b], a, b, period))
         seen[key] = positions
@@ -176,5 +180,10 @@ def chunk_documents(documents: Iterable[Document], settings: ChunkerSettings | N
     settings = settings or ChunkerSettings()
     out: list[Chunk] = []
     seen: dict[str, list[int]] = {}
-    skipped = sum(chunk_document(doc, settings, seen, out) for doc in documents)
+    documents = list(documents)
+    # ids name a document by its path without suffix (its full path if two share that)
+    stems = [PurePosixPath(d.path).with_suffix("").as_posix() for d in documents]
+    taken = Counter(stems)
+    prefixes = [stem if taken[stem] == 1 else d.path for stem, d in zip(stems, documents, strict=True)]
+    skipped = sum(chunk_document(doc, settings, seen, out, p) for doc, p in zip(documents, prefixes, strict=True))
     return out, skipped

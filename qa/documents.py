@@ -78,12 +78,16 @@ def load_documents(paths: Iterable[str | Path], skip_errors: bool = False) -> tu
     """Read every source; returns the documents and the errors skipped (only with ``skip_errors``)."""
     documents: list[Document] = []
     errors: list[str] = []
-    seen: set[str] = set()
+    seen: dict[str, Path] = {}
     for file, root in find_sources(paths):
         rel = file.relative_to(root).as_posix()
         if rel in seen:
-            continue
-        seen.add(rel)
+            if seen[rel].resolve() == file.resolve():
+                continue  # the same file given twice
+            raise SourceError(
+                f"{seen[rel]} and {file} would both be cited as {rel}; index their common parent folder instead"
+            )
+        seen[rel] = file
         raw = file.read_bytes()
         try:
             text = decode(raw, str(file))

@@ -59,7 +59,7 @@ def clean_question(question: object, max_chars: int = MAX_QUESTION_CHARS) -> str
             f"问题太长：{len(question)} 个字符，上限 {max_chars} "
             f"(the question is too long: {len(question)} characters; the limit is {max_chars})"
         )
-    text = "".join(ch for ch in question if unicodedata.category(ch)[0] != "C" or ch in " ")
+    text = "".join(" " if ch.isspace() else ch for ch in question if ch.isspace() or unicodedata.category(ch)[0] != "C")
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         raise QuestionError("问题是空的 (the question is empty)")

@@ -129,8 +129,21 @@ def _mean(values: Iterable[float | bool]) -> float:
 
 
 def load_questions(path: str | Path) -> list[dict[str, Any]]:
+    items = []
     with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError(f"line {number} is not a JSON object")
+            missing = [k for k in ("id", "question", "answers") if k not in item]
+            if missing:
+                raise ValueError(f"line {number} lacks {', '.join(missing)}")
+            if not isinstance(item["question"], str) or not isinstance(item["answers"], list):
+                raise ValueError(f"line {number}: question must be text and answers a list")
+            items.append(item)
+    return items
 
 
 def evaluate(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> Report:

@@ -240,9 +240,15 @@ def _file_info(path: Path) -> dict[str, Any]:
 
 def _swap_into_place(tmp: Path, index_dir: Path) -> None:
     old = index_dir.parent / f".{index_dir.name}.old-{os.getpid()}"
-    if index_dir.exists():
+    moved = index_dir.exists()
+    if moved:
         os.replace(index_dir, old)
-    os.replace(tmp, index_dir)
+    try:
+        os.replace(tmp, index_dir)
+    except BaseException:
+        if moved:
+            os.replace(old, index_dir)
+        raise
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -300,6 +306,8 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         raise IndexError_(f"{path} is missing: {FIX}") from None
     except (OSError, ValueError) as error:
         raise IndexError_(f"{path} is unreadable ({error}): {FIX}") from None
+    if not isinstance(manifest, dict):
+        raise IndexError_(f"{path} is not an index manifest: {FIX}")
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
         raise IndexError_(
             f"{index_dir} has index format {manifest.get('format')!r} version "

@@ -210,13 +210,28 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
         start += 1
     while end > start and (text[end - 1] in " \u3000，、的了" or text[end - 1] in QUOTES):
         end -= 1
-    inner = text[start:end]
-    # keep quotes that are balanced inside the span (“多证合一”和“证照分离”)
-    if start > 0 and text[start - 1] in "“「" and inner.count("”") > inner.count("“"):
-        start -= 1
-    if end < len(text) and text[end] in "”」" and inner.count("“") > inner.count("”"):
-        end += 1
+    if not _balanced(text[start:end]):
+        wide_start = start - 1 if start > 0 and text[start - 1] in OPEN_QUOTES else start
+        wide_end = end + 1 if end < len(text) and text[end] in CLOSE_QUOTES else end
+        for a, b in ((wide_start, wide_end), (wide_start, end), (start, wide_end)):
+            if (a, b) != (start, end) and _balanced(text[a:b]):
+                return a, b
     return start, end
+
+
+OPEN_QUOTES, CLOSE_QUOTES = "“「『", "”」』"
+
+
+def _balanced(span: str) -> bool:
+    depth = 0
+    for ch in span:
+        if ch in OPEN_QUOTES:
+            depth += 1
+        elif ch in CLOSE_QUOTES:
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:

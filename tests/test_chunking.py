@@ -161,11 +161,6 @@ def test_dedupe_works_across_documents_and_ignores_whitespace() -> None:
     assert _containing(chunks, "乙独有的段落").duplicates == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG qa/chunking.py chunk_document: chunk ids use doc.name (the file stem), so "
-    "sub1/report.txt and sub2/report.txt (or report.txt and report.md) produce the same ids",
-)
 def test_chunk_ids_are_unique_across_documents_with_the_same_stem() -> None:
     docs = [
         _doc("标题\n一、2016年回顾\n收入增长10%。\n", "2016/report.txt"),

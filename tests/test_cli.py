@@ -212,11 +212,6 @@ def test_eval_bad_file_is_a_one_line_error(real_index_dir: Path, tmp_path: Path)
     assert missing.exit_code != 0 and "Traceback" not in missing.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG qa/evaluate.py + qa/cli.py: a question file whose lines lack id/question/answers raises "
-    "KeyError in evaluate(), which the eval command does not catch: traceback instead of 'error: ...'",
-)
 def test_eval_lines_missing_fields_is_a_one_line_error(fake_index_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "fields.jsonl"
     bad.write_text('{"question": "生产总值增长多少？"}\n', encoding="utf-8")

@@ -118,11 +118,6 @@ def test_seed_decodes_and_holds_the_report_eight_times(seed_dir: Path, seed_text
     assert seed_text.count("2017年天津市政府工作报告(全文)") == 8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG qa/documents.py load_documents: a second source with the same relative path "
-    "(a/report.txt and b/report.txt given as two folders) is silently dropped by the `seen` check",
-)
 def test_same_relative_path_in_two_roots_is_not_silently_dropped(tmp_path: Path) -> None:
     for folder, body in (("a", "收入增长10%。"), ("b", "支出增长5%。")):
         (tmp_path / folder).mkdir()

@@ -225,11 +225,6 @@ def test_clean_question_drops_control_characters_and_folds_spaces() -> None:
     assert clean_question("  2016年\x00天津\u200b生产总值  \u3000是多少？ ") == "2016年天津生产总值 是多少？"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG qa/engine.py clean_question: newlines and tabs are control characters (Cc) and are deleted "
-    "before whitespace is folded, so words on two lines run together ('was\\nthe' → 'wasthe')",
-)
 def test_clean_question_keeps_words_on_separate_lines_apart() -> None:
     assert clean_question("When was\nthe report\tdelivered?") == "When was the report delivered?"
 

@@ -302,11 +302,6 @@ def test_engine_refuses_a_different_model(fake_index_dir: Path, tmp_path: Path) 
         Engine.load(folder)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG qa/index.py read_manifest: a manifest.json holding valid JSON that is not an object "
-    "(e.g. [] or null) raises AttributeError instead of IndexError_, so `qa ask` prints a traceback",
-)
 @pytest.mark.parametrize("content", ["[]", "null", '"qa-index"'])
 def test_manifest_that_is_not_an_object_is_refused(content: str, tmp_path: Path, fake_index_dir: Path) -> None:
     folder = _copy(fake_index_dir, tmp_path)
@@ -421,11 +416,6 @@ def test_failed_first_build_leaves_nothing(corpus: Path, tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG qa/index.py _swap_into_place: when the second os.replace (temp → index) fails, the old "
-    "index has already been moved to .index.old-PID and is never put back, so no index is left",
-)
 def test_failed_swap_keeps_the_old_index(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     build_index([corpus], tmp_path / "idx", embedder=HashEmbedder(64))
     real_replace = os.replace

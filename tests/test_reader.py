@@ -80,12 +80,6 @@ def test_trim_strips_edges_but_keeps_balanced_quotes(text: str, span: tuple[int,
     assert text[a:b] == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG qa/reader.py trim: quotes are kept only when their counts differ, so a span that opens and "
-    "closes with quotes around an inner ”…“ (“多证合一”和“证照分离”) loses both outer quotes and "
-    "comes out unbalanced: 多证合一”和“证照分离",
-)
 @pytest.mark.parametrize("span", [(2, 15), (3, 15), (2, 14)])
 def test_trim_keeps_quotes_that_are_balanced_inside_the_span(span: tuple[int, int]) -> None:
     text = "探索“多证合一”和“证照分离”制度"
