@@ -100,8 +100,12 @@ def build(
 @click.option("--reader", default=None, help="A Hugging Face extractive-QA model (hub id or folder) to read answers.")
 def ask(question: str, index_dir: str, k: int, as_json: bool, reader: str | None) -> None:
     """Answer QUESTION with its citation and the passages behind it."""
-    from qa.engine import QuestionError
+    from qa.engine import QuestionError, clean_question
 
+    try:
+        clean_question(question)  # bad input is refused before the model loads
+    except QuestionError as error:
+        _fail(str(error))
     engine = _load_engine(index_dir, reader)
     try:
         result = engine.ask(question, k=k)
