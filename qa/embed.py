@@ -78,7 +78,8 @@ class SentenceTransformerEmbedder:
         except Exception as error:  # hub errors, missing folders, bad configs
             raise ModelError(f"cannot load model {name_or_path!r}: {error}") from error
         self.model_id = name_or_path
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        model = self._model
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dim = int(dimension() or 0)
         self._e5 = "e5" in name_or_path.lower()
         self._lock = threading.Lock()
