@@ -21,6 +21,9 @@ run: $(VENV)/.base
 index: $(VENV)/.base
 	$(VENV)/bin/qa build
 
+bench: $(VENV)/.dev
+	$(PY) -m bench $(BENCH_ARGS)
+
 browser-deps:
 	bash scripts/install-browser.sh
 
