@@ -1,8 +1,10 @@
 """qa: retrieval question answering over Chinese government reports.
 
->>> from qa import Engine                      # doctest: +SKIP
->>> Engine.load("index").ask("2017年天津生产总值预期增长多少？").answer   # doctest: +SKIP
-'8%'
+Usage::
+
+    from qa import Engine
+
+    Engine.load("index").ask("2017年天津生产总值预期增长多少？").answer  # '8%'
 """
 
 from __future__ import annotations
