@@ -344,9 +344,13 @@ def enumerations(text: str) -> list[tuple[int, int, int]]:
             continue
         tail = re.split(r"(?<=.)[“”「」《（(]", parts[-1], maxsplit=1)[0]
         last = re.split(r"(?:以及|和|及|与)", tail, maxsplit=1)
-        width = max(len(item) for item in parts[1:-1] + last) + 1
+        middle = parts[1:-1] + last[:-1]
+        # the outer items are trimmed to the size of the others (切实增强政治意识 → 政治意识)
+        width = max(map(len, middle)) if len(middle) >= 2 else max(map(len, [*middle, last[-1]])) + 1
         first = _trim_edge(parts[0], width, leading=True)
-        tail_keep = _trim_edge(tail, 0, leading=False)
+        if len(middle) < 2:
+            width = max(map(len, [*middle, first])) + 1
+        tail_keep = _trim_edge(tail, width + len(tail) - len(last[-1]), leading=False)
         start = base + len(parts[0]) - len(first)
         end = base + len(body) - len(parts[-1]) + len(tail_keep)
         if end - start >= 4:
@@ -356,7 +360,7 @@ def enumerations(text: str) -> list[tuple[int, int, int]]:
 
 LEADING_DROP = ("v", "d", "p", "c", "u", "r", "ad", "x", "l", "i")  # dropped only while over width
 FUNCTION_WORDS = ("p", "c", "d", "u", "ad", "r", "x")
-TRAILING_CUT = ("p", "u", "c", "x", "y")
+TRAILING_CUT = ("p", "u", "x", "y")  # not conjunctions: 和 joins the last items
 
 
 def _trim_edge(item: str, width: int, leading: bool, drop: tuple[str, ...] = LEADING_DROP) -> str:
@@ -366,6 +370,8 @@ def _trim_edge(item: str, width: int, leading: bool, drop: tuple[str, ...] = LEA
 
     words = [(w, f) for w, f in _posseg().lcut(item)]
     if leading:
+        while len(words) > 1 and words[0][1].startswith(("p", "u", "x")):
+            words = words[1:]  # 以燃煤 → 燃煤
         while len("".join(w for w, _ in words)) > width and len(words) > 1 and words[0][1].startswith(drop):
             words = words[1:]
     else:
@@ -373,6 +379,8 @@ def _trim_edge(item: str, width: int, leading: bool, drop: tuple[str, ...] = LEA
             if flag.startswith(TRAILING_CUT):
                 words = words[:i]
                 break
+        while len("".join(w for w, _ in words)) > width and len(words) > 1 and words[-1][1].startswith(("v", "d")):
+            words = words[:-1]
     return "".join(w for w, _ in words)
 
 

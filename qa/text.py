@@ -40,13 +40,28 @@ def to_simplified(text: str) -> str:
     return str(_converter().convert(text))
 
 
-def normalize(text: str) -> str:
-    """Canonical form for matching: NFKC (full-width → ASCII), T→S, lower case.
+QUOTE_FOLD = str.maketrans("「」『』", "“”‘’")
 
-    >>> normalize("ＧＤＰ增長８％")
-    'gdp增长8%'
+
+def _fold(ch: str) -> str:
+    """One character's canonical form, kept only when it is one character too."""
+    folded = unicodedata.normalize("NFKC", ch).lower()
+    return folded if len(folded) == 1 else ch
+
+
+def normalize(text: str) -> str:
+    """Canonical form for matching: NFKC (full-width → ASCII), 「」 → “”, T→S, lower case.
+
+    The result has the same length as the input, so offsets found in it index the original.
+
+    >>> normalize("ＧＤＰ增長８％「亲」…")
+    'gdp增长8%“亲”…'
     """
-    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+    folded = "".join(_fold(ch) for ch in text).translate(QUOTE_FOLD)
+    simple = to_simplified(folded)
+    if len(simple) != len(folded):  # a phrase conversion changed the length: convert char by char
+        simple = "".join(c if len(c := to_simplified(ch)) == 1 else ch for ch in folded)
+    return simple
 
 
 @lru_cache(maxsize=1)
