@@ -33,7 +33,6 @@ DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}
 YEAR_SPAN = re.compile(r"(?:19|20)\d{2}年")
 CLAUSE_END = "，,;；。！？!?：:"
 QUOTES = "“”\"'‘’「」『』"
-PREFIXES = ("近", "超过", "超", "约", "逾", "不足", "不到", "将近", "接近")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ and whether the chunk's section speaks of the year the question asks about.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,9 +78,8 @@ def coverage(
 
 
 def period_match(question: Question, period: int | None) -> int:
+    """1 when a chunk's section speaks of a year the question asks about, -1 for another year, else 0."""
     if period is None or not question.years:
-        if period is not None and question.tense and not question.years:
-            return 0
         return 0
     return 1 if period in question.years else -1
 
@@ -141,12 +139,3 @@ def equivalence_map(question: Question) -> dict[str, tuple[str, ...]]:
 
 def index_vector(index: Index, position: int) -> np.ndarray:
     return np.asarray(index.dense.reconstruct(int(position)), dtype=np.float32)
-
-
-def softmax_confidence(scores: list[float]) -> float:
-    """Share of the top score in a softmax over the candidates (a margin signal)."""
-    if not scores:
-        return 0.0
-    top = max(scores)
-    total = sum(math.exp(5 * (x - top)) for x in scores)
-    return 1.0 / total
