@@ -140,6 +140,19 @@ def test_coverage_counts_terms_and_their_equivalents() -> None:
     assert coverage("任何", (), {}, {}) == 0.0
 
 
+# --- the real index: the evidence paragraph must be among the top passages -----------------------
+
+EVIDENCE = [
+    ("2016年天津全市生产总值是多少？", "预计去年全市生产总值17800亿元"),
+    ("2017年天津生产总值预期增长多少？", "主要预期目标是：生产总值增长8%"),
+    ("2016年天津一般公共预算收入是多少？", "一般公共预算收入2723亿元"),
+    ("2017年天津计划建成多少套保障性住房？", "建成保障性住房"),
+    ("深化国企改革以什么为突破口？", "以推进混合所有制改革为突破口"),
+    ("2016年天津港货物吞吐量是多少？", "货物吞吐量"),
+]
+
+
+@pytest.mark.parametrize(("question", "evidence"), EVIDENCE)
 def test_real_index_retrieves_the_evidence_in_the_top_five(question: str, evidence: str, engine: Engine) -> None:
     q = engine.analyse(question)
     got = retrieve(engine.index, engine.embedder, q, k=5, settings=engine.settings)
