@@ -47,6 +47,7 @@ def ask(args: argparse.Namespace) -> dict[str, Any]:
             times.append(got["total"])
             for s in STAGES:
                 stages[s].append(got.get(s, 0.0))
+    after_queries = rss()
     out: dict[str, Any] = {
         "chunks": len(engine.index.chunks),
         "model": engine.index.model_id,
@@ -64,7 +65,8 @@ def ask(args: argparse.Namespace) -> dict[str, Any]:
         out["ann"] = ann_check(engine, questions)
     if args.baseline:
         out["baseline"] = baseline(engine, [q for q in questions if not q.get("history")][: args.baseline])
-    out["rss_after_queries"] = rss()
+    out["rss_after_queries"] = after_queries
+    out["rss_end"] = rss()
     out["peak_rss"] = proc_status().get("VmHWM", 0)
     return out
 
@@ -226,7 +228,26 @@ def warm_build(args: argparse.Namespace) -> dict[str, Any]:
     return {"runs": runs, "peak_rss": proc_status().get("VmHWM", 0)}
 
 
+def qa_command(argv: list[str]) -> None:
+    """`qa ARGV` in this process; at exit, print its peak RSS (VmHWM) as the last stdout line.
+
+    (The peak is read here because a child's ru_maxrss on Linux also counts the memory its parent
+    had when it forked.)
+    """
+    import atexit
+
+    from qa.cli import cli
+
+    atexit.register(lambda: print(json.dumps({"peak_rss": proc_status().get("VmHWM", 0)}), flush=True))
+    cli.main(args=argv, prog_name="qa")
+
+
 def main() -> None:
+    import sys
+
+    if sys.argv[1:2] == ["qa"]:
+        qa_command(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(prog="python -m bench.child")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ask")

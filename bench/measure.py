@@ -71,7 +71,7 @@ def folder_bytes(folder: Path) -> int:
 class ChildResult:
     returncode: int
     seconds: float
-    peak_rss: int  # bytes (ru_maxrss of the child)
+    peak_rss: int  # bytes (ru_maxrss of the child: on Linux it includes the parent's RSS at fork)
     stdout: str
     stderr: str
 
@@ -118,6 +118,35 @@ def run_child(args: Sequence[str], env: dict[str, str] | None = None, timeout: f
     )
 
 
+class CpuMeter:
+    """How much of the machine's CPU *other* processes used while a section ran.
+
+    Busy time from /proc/stat (user, nice, system, irq, softirq, steal) minus this process's and
+    its reaped children's CPU time, as a share of all cores over the wall time.
+    """
+
+    def __init__(self) -> None:
+        self.start = self._snapshot()
+
+    @staticmethod
+    def _snapshot() -> tuple[float, float, float]:
+        busy = 0.0
+        try:
+            with open("/proc/stat", encoding="ascii") as handle:
+                v = [int(x) for x in handle.readline().split()[1:]]
+            busy = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            pass
+        t = os.times()
+        return time.perf_counter(), busy, t.user + t.system + t.children_user + t.children_system
+
+    def other_share(self) -> float:
+        wall0, busy0, own0 = self.start
+        wall1, busy1, own1 = self._snapshot()
+        seconds = (wall1 - wall0) * (os.cpu_count() or 1)
+        return max(0.0, (busy1 - busy0) - (own1 - own0)) / seconds if seconds > 0 else 0.0
+
+
 def python() -> str:
     venv = ROOT / ".venv" / "bin" / "python"
     return str(venv) if venv.exists() else sys.executable
@@ -130,7 +159,6 @@ def child_json(args: Sequence[str], env: dict[str, str] | None = None, timeout: 
         raise RuntimeError(f"bench child {' '.join(args[:2])} failed ({result.returncode}):\n{result.stderr[-4000:]}")
     data = json.loads(result.stdout.strip().splitlines()[-1])
     data["_wall_seconds"] = result.seconds
-    data["_peak_rss"] = result.peak_rss
     return dict(data)
 
 

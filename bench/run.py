@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import questions as question_gen
 from bench.corpus import CITIES, chunks_per_document, subset, write_corpus
-from bench.measure import ROOT, child_json, folder_bytes, machine, python, rss, run_child, summary_ms
+from bench.measure import ROOT, CpuMeter, child_json, folder_bytes, machine, python, rss, run_child, summary_ms
 from bench.report import write_report
 
 OUT = ROOT / "bench" / "out"
@@ -33,14 +33,16 @@ def log(message: str) -> None:
 
 def qa_build(sources: Path, index: Path, model: str | None = None) -> dict[str, Any]:
     """`qa build` in a fresh process: wall time, peak RSS, and what it reports."""
-    command = [python(), "-m", "qa.cli", "build", str(sources), "--index", str(index), "-q"]
+    command = [python(), "-m", "bench.child", "qa", "build", str(sources), "--index", str(index), "-q"]
     if model:
         command += ["--model", model]
     result = run_child(command)
     if result.returncode != 0:
         raise RuntimeError(f"qa build failed: {result.stderr[-3000:]}")
     match = BUILT.search(result.stdout)
-    out: dict[str, Any] = {"wall_s": result.seconds, "peak_rss": result.peak_rss, "output": result.stdout.strip()}
+    lines = result.stdout.strip().splitlines()
+    peak = json.loads(lines[-1])["peak_rss"] if lines and lines[-1].startswith("{") else result.peak_rss
+    out: dict[str, Any] = {"wall_s": result.seconds, "peak_rss": peak, "output": "\n".join(lines[:-1])}
     if match:
         out.update(
             files=int(match[1]),
@@ -110,12 +112,16 @@ def scale_point(
     index = OUT / f"index-{name}"
     shutil.rmtree(index, ignore_errors=True)
     log(f"scale {name}: building {documents} documents with {model}")
+    meter = CpuMeter()
     build = qa_build(folder, index, model)
+    build["cpu_other"] = meter.other_share()
     log(f"scale {name}: {build.get('chunks')} chunks built in {build['wall_s']:.1f} s; querying")
     args = ["ask", "--index", str(index), "--questions", str(qfile), "--ann"]
     if baseline:
         args += ["--baseline", str(baseline)]
+    meter = CpuMeter()
     queries = child_json(args)
+    queries["cpu_other"] = meter.other_share()
     dense = json.loads((index / "manifest.json").read_text(encoding="utf-8"))["dense"]
     files = {p.name: p.stat().st_size for p in index.iterdir()}
     return {
@@ -162,14 +168,20 @@ def main(argv: list[str] | None = None) -> None:
     }
 
     seed_index = OUT / "index-seed"
+    meter = CpuMeter()
     results["seed_build"] = seed_builds(seeds, seed_index, cold_runs=1 if quick else 2, warm_runs=2 if quick else 3)
+    results["seed_build"]["cpu_other"] = meter.other_share()
     log("seed: in-process ask latency by stage")
+    meter = CpuMeter()
     results["seed_ask"] = child_json(["ask", "--index", str(seed_index), "--questions", str(qfile), "--ann"])
+    results["seed_ask"]["cpu_other"] = meter.other_share()
 
     if not args.skip_http:
         load_q = [q["text"] for q in items if not q["history"]]
         clients, per_client = (20, 10) if quick else (50, 20)
+        meter = CpuMeter()
         results["http"] = http_bench(seed_index, items[: 100 if quick else len(items)], load_q, clients, per_client)
+        results["http"]["cpu_other"] = meter.other_share()
 
     if not args.skip_scale:
         per_doc = chunks_per_document(seeds)
