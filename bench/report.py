@@ -136,15 +136,15 @@ def render(results: dict[str, Any]) -> str:  # noqa: C901 (one linear document)
     w("## Machine and run\n")
     w(f"- command: `{results['command']}`{' (quick run)' if results.get('quick') else ''}")
     w(
-        f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}; commit {m.get('commit') or '?'}; "
+        f"- date: {results.get('date') or time.strftime('%Y-%m-%d %H:%M %Z')}; commit {m.get('commit') or '?'}; "
         f"total run time {results['seconds'] / 60:.1f} min"
     )
     w(f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['memory_gib']} GiB; {m['os']}; Python {m['python']}")
     w("- packages: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
     load0, load1 = m["loadavg"], m.get("loadavg_end", m["loadavg"])
     w(
-        f"- load average at start {load0[0]:.2f} / at end {load1[0]:.2f} (1-minute; above ~0.5 something else "
-        "was using the 2 cores, and tails are then longer)"
+        f"- load average (1 min) at start {load0[0]:.2f}, at end {load1[0]:.2f} (the end counts the benchmark's "
+        "own work); each section gives the share of the CPU that other processes used while it was measured"
     )
     if m.get("env"):
         w("- environment: " + ", ".join(f"{k}={v}" for k, v in m["env"].items()))
@@ -389,10 +389,10 @@ orders of magnitude. Measured during development (120 short questions, not by `m
 | `OMP_NUM_THREADS=1` | 15.8 / 21.4 | 34 / 47 |
 
 So on a dedicated machine keep the default; on a shared or oversubscribed host, start the app
-with `OMP_WAIT_POLICY=passive` (or `OMP_NUM_THREADS=1`). The same applies to FAISS's exact search
-above ~20k vectors, which is faster on one thread when the cores are busy (see the table above).
-The figures in this file were measured with the default, on a machine shared with other work
-(see the load averages at the top).
+with `OMP_WAIT_POLICY=passive` (or `OMP_NUM_THREADS=1`). FAISS's single-query search no longer has
+this problem: qa runs it on one OpenMP thread, which is also the faster setting on an idle machine.
+The figures in this file were measured with the default; each section says how much of the CPU
+other processes used meanwhile.
 
 """
 

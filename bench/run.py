@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         }
 
     results["seconds"] = time.perf_counter() - started
+    results["date"] = time.strftime("%Y-%m-%d %H:%M %Z")
     results["machine"]["loadavg_end"] = os.getloadavg()
     raw = OUT / ("results-quick.json" if quick else "results.json")
     raw.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
