@@ -236,9 +236,24 @@ def qa_command(argv: list[str]) -> None:
     """
     import atexit
 
+    import qa.index
     from qa.cli import cli
 
-    atexit.register(lambda: print(json.dumps({"peak_rss": proc_status().get("VmHWM", 0)}), flush=True))
+    seconds: list[float] = []
+    real_build = qa.index.build_index
+
+    def timed_build(*args: Any, **kwargs: Any) -> Any:
+        report = real_build(*args, **kwargs)
+        seconds.append(report.seconds)  # the CLI prints it to 0.1 s only
+        return report
+
+    qa.index.build_index = timed_build
+    atexit.register(
+        lambda: print(
+            json.dumps({"peak_rss": proc_status().get("VmHWM", 0), "build_seconds": seconds[0] if seconds else None}),
+            flush=True,
+        )
+    )
     cli.main(args=argv, prog_name="qa")
 
 

@@ -41,7 +41,8 @@ def qa_build(sources: Path, index: Path, model: str | None = None) -> dict[str, 
         raise RuntimeError(f"qa build failed: {result.stderr[-3000:]}")
     match = BUILT.search(result.stdout)
     lines = result.stdout.strip().splitlines()
-    peak = json.loads(lines[-1])["peak_rss"] if lines and lines[-1].startswith("{") else result.peak_rss
+    inside = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+    peak = inside.get("peak_rss") or result.peak_rss
     out: dict[str, Any] = {"wall_s": result.seconds, "peak_rss": peak, "output": "\n".join(lines[:-1])}
     if match:
         out.update(
@@ -49,7 +50,7 @@ def qa_build(sources: Path, index: Path, model: str | None = None) -> dict[str, 
             chunks=int(match[2]),
             embedded=int(match[3]),
             cached=int(match[4]),
-            build_s=float(match[5]),
+            build_s=float(inside.get("build_seconds") or match[5]),
         )
     out["index_bytes"] = folder_bytes(index)
     return out
