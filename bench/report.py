@@ -150,6 +150,14 @@ def render(results: dict[str, Any]) -> str:  # noqa: C901 (one linear document)
         w("- environment: " + ", ".join(f"{k}={v}" for k, v in m["env"].items()))
     w("")
 
+    from bench.run import _busy_sections
+
+    busy = _busy_sections(results)
+    if busy:
+        w(
+            f"> **Warning:** other processes used more than a quarter of the CPU during {', '.join(busy)}; "
+            "those figures are slower than this machine is on its own. Rerun `make bench` on a quiet machine.\n"
+        )
     w("## Goals\n")
     w("| goal | target | measured | met | note |")
     w("|---|---|---|---|---|")
@@ -322,7 +330,7 @@ def render(results: dict[str, Any]) -> str:  # noqa: C901 (one linear document)
         for p in results["scale"]:
             a = p["query"]["ann"]
             e1 = a.get("exact_1thread_ms", a["exact_ms"])
-            same = f"{a['same_answers']}/{a['queries']}" if "same_answers" in a else "—"
+            same = f"{a['same_answers']}/{a['queries']}" if a.get("same_answers") is not None else "—"
             w(
                 f"| {p['name']} | {p['dense']['type']} | {a['recall']:.3f} | {a['min_recall']:.2f} | "
                 f"{a['exact_ms']['p50']:.2f} ({e1['p50']:.2f}) | {a['approx_ms']['p50']:.3f} | "

@@ -118,6 +118,8 @@ def scale_point(
     build["cpu_other"] = meter.other_share()
     log(f"scale {name}: {build.get('chunks')} chunks built in {build['wall_s']:.1f} s; querying")
     args = ["ask", "--index", str(index), "--questions", str(qfile), "--ann"]
+    if not model.startswith("fake:"):
+        args.append("--no-ann-answers")  # 2 x 300 more real-model questions: minutes on a busy machine
     if baseline:
         args += ["--baseline", str(baseline)]
     meter = CpuMeter()
@@ -174,7 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     results["seed_build"]["cpu_other"] = meter.other_share()
     log("seed: in-process ask latency by stage")
     meter = CpuMeter()
-    results["seed_ask"] = child_json(["ask", "--index", str(seed_index), "--questions", str(qfile), "--ann"])
+    results["seed_ask"] = child_json(
+        ["ask", "--index", str(seed_index), "--questions", str(qfile), "--ann", "--no-ann-answers"]
+    )
     results["seed_ask"]["cpu_other"] = meter.other_share()
 
     if not args.skip_http:
@@ -223,8 +227,24 @@ def main(argv: list[str] | None = None) -> None:
     results["machine"]["loadavg_end"] = os.getloadavg()
     raw = OUT / ("results-quick.json" if quick else "results.json")
     raw.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    busy = _busy_sections(results)
+    if busy:
+        log(f"warning: other processes used much of the CPU during {', '.join(busy)}: rerun on a quiet machine")
     write_report(results, report_path)
     log(f"done in {results['seconds'] / 60:.1f} min: {report_path} (raw figures: {raw})")
+
+
+def _busy_sections(results: dict[str, Any], limit: float = 0.25) -> list[str]:
+    """Sections during which other processes used more than ``limit`` of the machine's CPU."""
+    sections = {
+        "seed build": results.get("seed_build"),
+        "seed ask": results.get("seed_ask"),
+        "HTTP": results.get("http"),
+    }
+    for p in results.get("scale", []):
+        sections[f"{p['name']} build"] = p["build"]
+        sections[f"{p['name']} queries"] = p["query"]
+    return [name for name, sec in sections.items() if sec and (sec.get("cpu_other") or 0) > limit]
 
 
 def _count(values: Any) -> dict[str, int]:
