@@ -26,7 +26,6 @@ from qa.reader import (
     english_head,
     enumerations,
     head_noun_spans,
-    novelty,
     number_spans,
     quoted_spans,
     support,
@@ -252,8 +251,7 @@ class Engine:
             if b - a < 1:
                 continue
             s = sup(a, b)
-            fresh = novelty(norm[a:b], q.norm)
-            spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength + 0.6 * fresh, s, strength))
+            spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength, s, strength))
         label = re.search(r"[“「\"]([^”」\"]{1,8})[”」\"]", q.norm)
         for a, b in quoted_spans(text):
             inner = b - a - 2
@@ -263,9 +261,8 @@ class Engine:
                 bonus = 0.6  # 坚持哪个“两个” → “两个毫不动摇”
             if bonus:
                 s = max(s, 0.8 * coverage)
-            fresh = novelty(norm[a + 1 : b - 1], q.norm)
             if inner >= 1:
-                spans.append(Span(a + 1, b - 1, "quote", 1.2 * s + 2 * bonus + 0.3 * fresh, s, 0.2 + 2 * bonus))
+                spans.append(Span(a + 1, b - 1, "quote", 1.2 * s + 2 * bonus, s, 0.2 + 2 * bonus))
         if wanted_items or is_listing(q.wh) or re.search(r"\b(?:which|what) (?:two|three|four|five)\b", q.norm):
             for a, b, count in enumerations(text):
                 s = sup(a, b)
@@ -274,8 +271,7 @@ class Engine:
                 bonus = 0.6 if wanted_items and count == wanted_items else 0.0
                 if _shared_suffix(norm[a:b], q.norm):
                     bonus += 0.3  # the items end like the question's noun (政治意识… ~ 四个意识)
-                fresh = novelty(norm[a:b], q.norm)
-                spans.append(Span(a, b, "list", 1.2 * s + 0.2 + bonus + 0.3 * fresh, s, 0.5 + bonus))
+                spans.append(Span(a, b, "list", 1.2 * s + 0.2 + bonus, s, 0.5 + bonus))
         if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(q.terms)):
             for a, b in book_titles(text):
                 s = sup(a, b, inside=True)

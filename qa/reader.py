@@ -188,17 +188,6 @@ def support(
     return term_cov if term_cov >= gram_cov else 0.7 * term_cov + 0.3 * gram_cov
 
 
-def novelty(span_norm: str, question_norm: str) -> float:
-    """Share of a span's characters that the question does not already contain.
-
-    >>> novelty("深化商事制度", "2017年商事制度改革要探索哪些制度")
-    0.3333333333333333
-    """
-    if not span_norm:
-        return 0.0
-    return sum(ch not in question_norm for ch in span_norm) / len(span_norm)
-
-
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
     """Strip spaces, particles and unbalanced quotes from a span's edges.
 

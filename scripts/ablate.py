@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from unittest import mock
 
-from qa import engine as engine_module
 from qa import lexicon, query
 from qa.engine import Engine
 from qa.evaluate import evaluate, load_questions
@@ -50,7 +49,6 @@ VARIANTS: list[tuple[str, RetrievalSettings, Callable[[], contextlib.AbstractCon
     ("full minus char bigrams (rerank + reader)", FULL, patched(query, "char_bigrams", lambda *args, **kwargs: ())),
     ("full minus report-term vocabulary", FULL, patched(lexicon, "ZH_EQUIVALENTS", ())),
     ("full minus English glossary", FULL, patched(lexicon, "_EN_PHRASES", [])),
-    ("full minus novelty (slot answers)", FULL, patched(engine_module, "novelty", lambda *args: 0.0)),
     ("full", FULL, nothing),
 ]
 
