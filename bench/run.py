@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     results["machine"]["loadavg_end"] = os.getloadavg()
     raw = OUT / ("results-quick.json" if quick else "results.json")
     raw.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    (OUT / f"{raw.stem}-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(raw.read_text(encoding="utf-8"))
     busy = _busy_sections(results)
     if busy:
         log(f"warning: other processes used much of the CPU during {', '.join(busy)}: rerun on a quiet machine")
