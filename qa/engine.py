@@ -135,7 +135,10 @@ class Engine:
         """The question as the engine understands it, follow-ups resolved against ``history``."""
         previous: Question | None = None
         for earlier in previous_questions(history)[-3:]:
-            text = clean_question(earlier)
+            try:
+                text = clean_question(earlier)
+            except QuestionError:
+                continue  # an unusable earlier turn is ignored, not blamed on this question
             own = analyse(text, self.report_year, home=self.home)
             if previous is not None and is_followup(text, bool(own.terms)):
                 own = analyse(text, self.report_year, previous, home=self.home)

@@ -233,3 +233,8 @@ def test_question_echo_is_the_cleaned_text(engine: Engine) -> None:
     answer = engine.ask("  2016年天津一般公共预算收入是多少？\n")
     assert answer.question == "2016年天津一般公共预算收入是多少？"
     assert answer.to_dict()["question"] == answer.question
+
+
+def test_unusable_earlier_turns_are_ignored(engine: Engine) -> None:
+    history = [("", ""), ("x" * 5000, ""), ("2016年天津一般公共预算收入是多少？", "2723亿元")]
+    assert engine.ask("比上年增长了多少？", history=history).answer == "10%"
