@@ -98,7 +98,8 @@ def retrieve(
     if query_vector is None:
         query_vector = embedder.embed_queries([question.search_text])[0]
     dense_scores, dense_ids = index.search_dense(query_vector, s.candidates)
-    bm25_all = index.bm25.scores(list(query_tokens(question)), query_tokens(question))
+    tokens = query_tokens(question)  # jieba runs once per query
+    bm25_all = index.bm25.scores(list(tokens), tokens)
     top_bm25 = np.argsort(-bm25_all)[: s.candidates]
     top_bm25 = top_bm25[bm25_all[top_bm25] > 0]
 
