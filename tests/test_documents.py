@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from qa.documents import (
+    SUFFIXES,
+    Document,
     SourceError,
     corpus_hash,
     decode,
@@ -74,14 +76,25 @@ def test_binary_file_with_nul_bytes_is_refused(tmp_path: Path) -> None:
 
 
 def test_find_sources_walks_folders_sorted_and_filters_suffixes(tmp_path: Path) -> None:
-    for name in ("b.txt", "a.md", "sub/c.TXT", "skip.pdf", "notes.json"):
+    names = ("b.txt", "a.md", "sub/c.TXT", "skip.doc", "notes.json", "metadata.csv", "c.txt.meta.json")
+    hidden = (".hidden.txt", ".git/d.txt", "~$lock.txt", "sub/~$report.docx")
+    for name in names + hidden:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(TEXT, encoding="utf-8")
+        path.write_text(f"{TEXT}{name}\n", encoding="utf-8")  # different bytes: no copies
     found = find_sources([tmp_path])
     assert [f.relative_to(tmp_path).as_posix() for f, _ in found] == ["a.md", "b.txt", "sub/c.TXT"]
     docs, _ = load_documents([tmp_path])
     assert [d.path for d in docs] == ["a.md", "b.txt", "sub/c.TXT"]  # relative, forward slashes
+    assert [d.format for d in docs] == ["md", "txt", "txt"]
+
+
+def test_find_sources_takes_every_supported_suffix_in_any_case(tmp_path: Path) -> None:
+    names = ["a.txt", "b.MD", "c.docx", "d.PDF", "e.html", "f.Htm"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    assert [f.name for f, _ in find_sources([tmp_path])] == names
+    assert SUFFIXES == (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
 
 
 def test_a_single_file_is_relative_to_its_folder(tmp_path: Path) -> None:
@@ -96,7 +109,7 @@ def test_missing_source_and_empty_folder_are_source_errors(tmp_path: Path) -> No
     with pytest.raises(SourceError, match="no such file"):
         load_documents([tmp_path / "nope"])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SourceError, match="no .txt or .md"):
+    with pytest.raises(SourceError, match=r"no \.txt, \.md, \.docx, \.pdf, \.html or \.htm files found"):
         load_documents([tmp_path / "empty"])
 
 
@@ -129,3 +142,30 @@ def test_same_relative_path_in_two_roots_is_not_silently_dropped(tmp_path: Path)
         return
     assert len(docs) == 2
     assert len({d.path for d in docs}) == 2  # citations must tell the two files apart
+
+
+def test_identical_files_are_loaded_once_and_listed_as_copies(tmp_path: Path) -> None:
+    for name in ("a.txt", "b/a.txt", "c.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(TEXT, encoding="utf-8")
+    (tmp_path / "d.txt").write_text(TEXT + "。", encoding="utf-8")
+    docs, errors = load_documents([tmp_path])
+    assert errors == []
+    assert [(d.path, d.copies) for d in docs] == [("a.txt", ("b/a.txt", "c.md")), ("d.txt", ())]
+    (tmp_path / "c.md").unlink()
+    fewer, _ = load_documents([tmp_path])
+    assert corpus_hash(fewer) != corpus_hash(docs)  # the copies are part of what was indexed
+
+
+def test_document_keeps_its_positional_fields_and_defaults() -> None:
+    doc = Document("r.txt", TEXT, "abc")
+    assert (doc.path, doc.text, doc.sha256, doc.name) == ("r.txt", TEXT, "abc", "r")
+    assert (doc.format, doc.page_starts, doc.copies, doc.page_at(0)) == ("txt", (), (), None)
+
+
+def test_unreadable_file_is_a_source_error_and_can_be_skipped(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text(TEXT, encoding="utf-8")
+    folder = tmp_path / "folder.txt"  # a folder named like a document: read_bytes fails
+    folder.mkdir()
+    with pytest.raises(SourceError, match="folder.txt"):
+        read_text(folder)
