@@ -176,11 +176,10 @@ def baseline(engine: Any, questions: list[dict[str, Any]]) -> dict[str, Any]:
     apart from the rebuild.
     """
     from qa.bm25 import BM25
-    from qa.index import index_text
     from qa.text import tokenize
 
     started = time.perf_counter()
-    tokens = [tokenize(index_text(c)) for c in engine.index.chunks]
+    tokens = [tokenize(t) for t in engine.index.indexed_texts()]
     tokenise_s = time.perf_counter() - started
     stored = engine.index.bm25
     ours, theirs, same = [], [], 0

@@ -9,11 +9,12 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.dialogue import is_followup, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
+from qa.metadata import place_aliases
 from qa.query import Question, analyse, is_listing
 from qa.reader import (
     DATE,
@@ -33,8 +34,22 @@ from qa.reader import (
     unit_fit,
 )
 from qa.retrieve import RetrievalSettings, Scored, equivalence_map, retrieve, term_weight
+from qa.scope import (
+    FilterError,
+    Scope,
+    choose,
+    coverage,
+    describe,
+    filter_reports,
+    no_report,
+    question_places,
+    range_coverage,
+)
 from qa.text import normalize
 from qa.types import Answer, Citation, Passage
+
+if TYPE_CHECKING:
+    from qa.compare import Comparison
 
 MAX_QUESTION_CHARS = int(os.environ.get("QA_MAX_QUESTION_CHARS", "1000"))
 READ_PASSAGES = 6  # how many top passages the reader looks into
@@ -86,7 +101,8 @@ class Engine:
         self.hf_reader = reader  # an optional qa.hf_reader.HFReader that replaces the built-in reader
         years = [y for y in index.doc_years.values() if y]
         self.report_year: int | None = max(years) if years else None
-        self.periods = {c.period for c in index.chunks if c.period}
+        self.spans = coverage(index.chunks)  # per report: the years its sections speak of, by phase
+        self.ranges = range_coverage(index.chunks)  # per report: the multi-year periods it speaks of
         self.home_places = self._home_places()
         self.home = tuple(sorted(self.home_places, key=len, reverse=True))
 
@@ -124,52 +140,152 @@ class Engine:
         self.ask("哪个博物馆？")
 
     def _home_places(self) -> set[str]:
-        """The places the reports are about, with their short forms (天津 → 天津市, 津)."""
+        """The places the reports are about, with every name of them (天津 → 天津市, 津)."""
         places: set[str] = set()
         for place in self.index.doc_places.values():
             if place:
-                places.update({place, place + "市", place + "省", place[-1]})
+                places.update(place_aliases(place))
         return places
 
-    def analyse(self, question: str, history: Sequence[Any] | None = None) -> Question:
+    def _report_year(self, text: str, docs: Sequence[str]) -> int | None:
+        """The year 今年/去年 are read against: the latest report of the places the question names."""
+        named = set(question_places(normalize(text)))
+        years = [
+            self.index.documents[d].meta.year
+            for d in docs
+            if self.index.documents[d].meta.year and (not named or self.index.documents[d].meta.place in named)
+        ]
+        return max(years) if years else self.report_year  # type: ignore[type-var]
+
+    def analyse(
+        self, question: str, history: Sequence[Any] | None = None, docs: Sequence[str] | None = None
+    ) -> Question:
         """The question as the engine understands it, follow-ups resolved against ``history``."""
+        docs = list(self.index.documents) if docs is None else docs
         previous: Question | None = None
         for earlier in previous_questions(history)[-3:]:
             try:
                 text = clean_question(earlier)
             except QuestionError:
                 continue  # an unusable earlier turn is ignored, not blamed on this question
-            own = analyse(text, self.report_year, home=self.home)
+            year = self._report_year(text, docs)
+            own = analyse(text, year, home=self.home)
             if previous is not None and is_followup(text, bool(own.terms)):
-                own = analyse(text, self.report_year, previous, home=self.home)
+                own = analyse(text, year, previous, home=self.home)
             previous = own
-        own = analyse(question, self.report_year, home=self.home)
+        year = self._report_year(question, docs)
+        own = analyse(question, year, home=self.home)
         if previous is not None and is_followup(question, bool(own.terms)):
-            return analyse(question, self.report_year, previous, home=self.home)
+            return analyse(question, year, previous, home=self.home)
         return own
 
-    def ask(self, question: str, history: Sequence[Any] | None = None, k: int = 5) -> Answer:
+    def scope(self, q: Question, docs: Sequence[str]) -> Scope:
+        """The reports a question is read from (its places and years narrow ``docs``)."""
+        return choose(self.index, self.spans, self.ranges, docs, q.places, q.years, q.tense)
+
+    def reports(
+        self, reports: Sequence[str] | None = None, place: str | None = None, year: int | None = None
+    ) -> tuple[str, ...]:
+        """Documents the explicit filters select (all without filters); QuestionError if none."""
+        try:
+            return filter_reports(self.index, reports, place, year)
+        except FilterError as error:
+            raise QuestionError(str(error)) from None
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        k: int = 5,
+        reports: Sequence[str] | None = None,
+        place: str | None = None,
+        year: int | None = None,
+    ) -> Answer:
+        """Answer from the index's reports, or from those ``reports`` / ``place`` / ``year`` select."""
         text = clean_question(question)
         k = max(1, min(int(k), 50))
-        q = self.analyse(text, history)
-        ranked = retrieve(self.index, self.embedder, q, max(k, READ_PASSAGES), self.settings)
+        allowed = self.reports(reports, place, year)
+        if len(allowed) > 1:
+            comparison = self._comparison(text, history, allowed)
+            if comparison is not None:
+                return comparison
+        q = self.analyse(text, history, allowed)
+        scope = self.scope(q, allowed)
+        if scope.reason:
+            return Answer(text, False, "", 0.02, Citation(), (), -1, q.readable or text, scope.reason)
+        q = replace(q, tense=scope.tense, tense_inferred=scope.inferred)
+        return self._answer(text, q, scope, k)
+
+    def _answer(self, text: str, q: Question, scope: Scope, k: int, query_vector: Any = None) -> Answer:
+        """Retrieve within the scope's reports, read the best span, decide whether to answer."""
+        ranked = retrieve(
+            self.index,
+            self.embedder,
+            q,
+            max(k, READ_PASSAGES),
+            self.settings,
+            query_vector=query_vector,
+            positions=scope.positions,
+        )
         if self.hf_reader is not None:
             reading, confidence, reason = self._read_with_model(q, ranked)
         else:
             reading = self._read(q, ranked)
-            confidence, reason = self._confidence(q, ranked, reading)
+            confidence, reason = self._confidence(q, ranked, reading, scope)
         found = reading is not None and confidence >= ABSTAIN_BELOW and not reason
         order = list(ranked)
         if found and reading is not None:
             order.insert(0, order.pop(reading.rank))  # the passage that proves the answer first
         passages = tuple(Passage(self.index.chunks[s.position], s.score) for s in order[:k])
         if not found or reading is None:
-            return Answer(text, False, "", confidence, Citation(), passages, -1, q.readable or text)
+            reason = reason or "the answer's support is too weak"
+            return Answer(text, False, "", confidence, Citation(), passages, -1, q.readable or text, reason)
         chunk = self.index.chunks[reading.scored.position]
         start, end = chunk.start + reading.span.start, chunk.start + reading.span.end
         answer = chunk.text[reading.span.start : reading.span.end]
-        citation = Citation(chunk.doc, chunk.section_path, start, end)
+        page = self._page(chunk.doc, start)
+        citation = Citation(chunk.doc, chunk.section_path, start, end, page)
         return Answer(text, True, answer, confidence, citation, passages, 0, q.readable or text)
+
+    def _comparison(self, text: str, history: Sequence[Any] | None, allowed: Sequence[str]) -> Answer | None:
+        """A comparison question (各省…分别是多少, 历年…, 北京和上海…相比) answered row by row; None otherwise."""
+        from qa.compare import is_comparison
+        from qa.query import named_places
+
+        norm = normalize(text)
+        if not is_comparison(norm, named_places(norm)[0]):
+            return None
+        comparison = self.compare(text, history, reports=allowed)
+        if len(comparison.rows) < 2:
+            return None
+        found = [r for r in comparison.rows if r.found]
+        summary = f"{len(found)}/{len(comparison.rows)} 个报告给出了答案"
+        confidence = max((r.confidence for r in found), default=0.0)
+        return Answer(text, bool(found), "", confidence, Citation(), (), -1, comparison.metric, summary, comparison)
+
+    def compare(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        reports: Sequence[str] | None = None,
+        place: str | None = None,
+        year: int | None = None,
+    ) -> Comparison:
+        """One cited answer from every report the question covers (see qa.compare)."""
+        from qa.compare import compare
+
+        return compare(self, question, history, reports, place, year)
+
+    def document_text(self, doc: str) -> str:
+        """A document's extracted text, as citations index it: ``document_text(doc)[start:end] == answer``."""
+        return self.index.text(doc)
+
+    def _page(self, doc: str, offset: int) -> int | None:
+        """The PDF page an offset stands on (None for other formats)."""
+        import bisect
+
+        starts = self.index.documents[doc].page_starts if doc in self.index.documents else ()
+        return bisect.bisect_right(starts, offset) if starts else None
 
     # -- reader -------------------------------------------------------------------------
 
@@ -224,7 +340,7 @@ class Engine:
             return value
 
         if q.kind in ("number", "other"):
-            for a, b, unit in number_spans(text):
+            for a, b, unit in number_spans(norm):  # normalised: full-width ７.５％ reads as 7.5%
                 s = sup(a, b)
                 fit = unit_fit(unit, q.unit_hint)
                 cue = cue_fit(norm, a, f"{q.norm} {q.context} {' '.join(q.terms)}", b)
@@ -281,26 +397,31 @@ class Engine:
                 spans.append(Span(a, b, "title", 1.2 * s + 0.5, s, 0.5))
         return spans
 
-    def _foreign_places(self, q: Question) -> list[str]:
-        """Places named in the question other than the report's own, in their short form."""
-        return [
-            p.rstrip("市省") for p in q.places if p not in self.home_places and p.rstrip("市省") not in self.home_places
-        ]
+    def _foreign_places(self, q: Question, home: Sequence[str] = ()) -> list[str]:
+        """Places named in the question other than the chosen reports' own."""
+        home = home or self.home
+        return [p for p in q.places if p not in home]
 
-    def _confidence(self, q: Question, ranked: list[Scored], reading: Reading | None) -> tuple[float, str]:
+    def _confidence(
+        self, q: Question, ranked: list[Scored], reading: Reading | None, scope: Scope | None = None
+    ) -> tuple[float, str]:
         """Confidence in [0, 1] and, if the report cannot answer, why."""
         if not ranked:
-            return 0.0, "empty index"
+            return 0.0, "no passage to read"
         top = ranked[0]
         if reading is None:
             return _sigmoid(2.0 * top.coverage - 3.0), "no span of the asked-for kind"
         chunk = self.index.chunks[reading.scored.position]
         passage_norm = normalize(" ".join(chunk.section) + chunk.text)
         for year in q.years:
-            if year not in self.periods and str(year) not in passage_norm:
+            if str(year) not in passage_norm and year not in self.spans.get(chunk.doc, {}) and len(q.years) == 1:
                 return 0.05, f"the report does not cover {year}"
-        if any(p not in passage_norm for p in self._foreign_places(q)):
-            return 0.1, "the place asked about is not in the passage"
+        for place in self._foreign_places(q, scope.home if scope else ()):
+            if not any(alias in passage_norm for alias in place_aliases(place)):
+                reports = self.index.doc_places.values()
+                if place not in reports:
+                    return 0.1, no_report(place, describe(self.index.documents.values()))
+                return 0.1, f"the passage does not speak of {place}"
         pm = reading.scored.period_match
         if pm < 0 and not any(str(y) in passage_norm for y in q.years):
             return 0.15, "the passage speaks of another year"

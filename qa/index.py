@@ -2,8 +2,10 @@
 
 Layout of an index folder::
 
-    manifest.json   format version, model, tokenizer/chunker settings, source and file hashes
-    chunks.jsonl    one Chunk per line, in index order
+    manifest.json   format version, model, tokenizer/chunker settings, source and file hashes,
+                    every document with its metadata (title, place, level, year, date, speaker)
+    documents.jsonl the text extracted from each document (citation offsets index it)
+    chunks.jsonl    one Chunk per line, in index order (each document's chunks are contiguous)
     embeddings.npy  float32 chunk vectors (also the re-embedding cache, keyed by embed_hash)
     dense.faiss     FAISS inner-product index over the vectors
     bm25.npz        BM25 postings over jieba tokens
@@ -21,7 +23,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +31,16 @@ import numpy as np
 
 from qa import __version__
 from qa.bm25 import BM25
-from qa.chunking import ChunkerSettings, chunk_documents, doc_year
-from qa.documents import Document, corpus_hash, load_documents, sha256_bytes
+from qa.chunking import ChunkerSettings, chunk_documents
+from qa.documents import SUFFIXES, Document, corpus_hash, find_sources, load_documents, sha256_bytes
 from qa.embed import Embedder, load_embedder
-from qa.text import TOKENIZER_SETTINGS, home_place, tokenize
+from qa.metadata import ReportMeta, extract_metadata, read_sidecar, with_overrides
+from qa.text import TOKENIZER_SETTINGS, tokenize
 from qa.types import Chunk
 
 FORMAT = "qa-index"
-FORMAT_VERSION = 1
-FILES = ("chunks.jsonl", "embeddings.npy", "dense.faiss", "bm25.npz")
+FORMAT_VERSION = 2
+FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "dense.faiss", "bm25.npz")
 # Above this many chunks: HNSW. Exact search costs ~6 ms per query at 100k chunks and ~12 ms at 200k
 # (384 dims, one core); HNSW at 100k lost a third of the true top 10 and changed 14 % of the answers
 # (BENCHMARKS.md), so exact search is kept as long as it is affordable.
@@ -57,6 +60,40 @@ FIX = "run `qa build` to rebuild it"
 
 
 @dataclass(frozen=True)
+class DocInfo:
+    """One indexed document: where it came from, what it is, and its extracted text."""
+
+    path: str
+    sha256: str
+    format: str
+    meta: ReportMeta
+    text: str = ""
+    page_starts: tuple[int, ...] = ()
+    copies: tuple[str, ...] = ()  # other source files with the same bytes, indexed once as this one
+    chunks: tuple[int, int] = (0, 0)  # its chunks' positions in the index: [start, end)
+
+    @property
+    def label(self) -> str:
+        """How a person names the report: its place and year (浙江 2025)."""
+        return " ".join(x for x in (self.meta.place, str(self.meta.year or "")) if x) or self.path
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "format": self.format,
+            "chars": len(self.text),
+            "pages": len(self.page_starts),
+            "copies": list(self.copies),
+            "chunks": list(self.chunks),
+            "meta": self.meta.to_json(),
+            # read by older tools and by stale checks
+            "year": self.meta.year,
+            "place": self.meta.place,
+        }
+
+
+@dataclass(frozen=True)
 class BuildReport:
     index_dir: Path
     files: int
@@ -66,6 +103,7 @@ class BuildReport:
     cached: int
     seconds: float
     errors: tuple[str, ...] = ()
+    documents: tuple[DocInfo, ...] = ()
 
 
 @dataclass
@@ -77,24 +115,59 @@ class Index:
     chunks: list[Chunk]
     dense: Any  # faiss.Index
     bm25: BM25
-    doc_years: dict[str, int | None] = field(default_factory=dict)
-    doc_places: dict[str, str] = field(default_factory=dict)
+    documents: dict[str, DocInfo] = field(default_factory=dict)
 
     @property
     def model_id(self) -> str:
         return str(self.manifest["model"]["id"])
 
-    def search_dense(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, chunk positions) by inner product with one query vector."""
+    @property
+    def doc_years(self) -> dict[str, int | None]:
+        return {path: d.meta.year for path, d in self.documents.items()}
+
+    @property
+    def doc_places(self) -> dict[str, str]:
+        return {path: d.meta.place for path, d in self.documents.items()}
+
+    def text(self, doc: str) -> str:
+        """The text extracted from a document: citations index it (``text(doc)[start:end] == answer``)."""
+        try:
+            return self.documents[doc].text
+        except KeyError:
+            raise KeyError(f"no document {doc!r} in the index") from None
+
+    def indexed_texts(self) -> list[str]:
+        """What was embedded and tokenised for each chunk (its report's title, heading and text)."""
+        contexts = {path: doc_context(d.meta) for path, d in self.documents.items()}
+        return [index_text(c, contexts.get(c.doc, "")) for c in self.chunks]
+
+    def positions(self, docs: Sequence[str]) -> np.ndarray:
+        """Chunk positions of the given documents."""
+        ranges = [self.documents[d].chunks for d in docs if d in self.documents]
+        if not ranges:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in ranges])
+
+    def search_dense(
+        self, query: np.ndarray, k: int, positions: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, chunk positions) by inner product with one query vector, among ``positions`` if given."""
         import faiss
 
-        k = min(k, len(self.chunks))
+        k = min(k, len(self.chunks) if positions is None else len(positions))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        params = None
+        if positions is not None:  # search only the chosen reports' chunks (exact for flat, filtered for HNSW)
+            selector = faiss.IDSelectorBatch(np.asarray(positions, dtype=np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         # One query runs twice as fast on one OpenMP thread as on two (and far better on busy cores);
         # the setting is per calling thread, so it is restored for builds and batch searches.
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
         try:
-            scores, ids = self.dense.search(np.ascontiguousarray(query[None, :], dtype=np.float32), k)
+            query2d = np.ascontiguousarray(query[None, :], dtype=np.float32)
+            scores, ids = self.dense.search(query2d, k, params=params)
         finally:
             faiss.omp_set_num_threads(threads)
         keep = ids[0] >= 0
@@ -105,15 +178,52 @@ class Index:
         return load_index(Path(path), verify=verify)
 
 
-def index_text(chunk: Chunk) -> str:
-    """What is embedded and tokenised for a chunk: its nearest heading, then its text.
+def index_text(chunk: Chunk, context: str = "") -> str:
+    """What is embedded and tokenised for a chunk: its report (context), nearest heading, then its text.
 
-    The heading gives short clauses their subject (e.g. which year's figures they are).
+    The report's title puts "浙江" into a chunk that only says "全省"; the heading gives short
+    clauses their subject (e.g. which year's figures they are).
+
+    >>> chunk = Chunk("c", "d.txt", ("一、2024年工作回顾",), "全省生产总值增长5.5%。", 0, 12)
+    >>> index_text(chunk, "2025年浙江省政府工作报告")
+    '2025年浙江省政府工作报告 一、2024年工作回顾：全省生产总值增长5.5%。'
     """
     heading = chunk.section[-1] if chunk.section else ""
-    if not heading or heading == chunk.text or chunk.text.startswith(heading):
-        return chunk.text
-    return f"{heading}：{chunk.text}"
+    body = chunk.text
+    if heading and heading != chunk.text and not chunk.text.startswith(heading):
+        body = f"{heading}：{chunk.text}"
+    if context and not body.startswith(context):
+        return f"{context} {body}"
+    return body
+
+
+def doc_context(meta: ReportMeta) -> str:
+    """The words that tell a chunk's report apart from the others: its title, else place and year."""
+    if meta.title and (not meta.place or meta.place in meta.title):
+        return meta.title
+    return " ".join(x for x in (meta.place, f"{meta.year}年" if meta.year else "", meta.title) if x)
+
+
+def document_infos(documents: Sequence[Document], sources: Sequence[str | Path]) -> list[DocInfo]:
+    """Metadata of each document: found by general rules, then overridden by sidecar files."""
+    located = {file.relative_to(root).as_posix(): (file, root) for file, root in find_sources(sources)}
+    infos = []
+    for doc in documents:
+        meta = extract_metadata(doc.path, doc.text)
+        if doc.path in located:
+            meta = with_overrides(meta, read_sidecar(*located[doc.path]))
+        infos.append(
+            DocInfo(
+                doc.path,
+                doc.sha256,
+                getattr(doc, "format", "txt"),
+                meta,
+                doc.text,
+                tuple(getattr(doc, "page_starts", ())),
+                tuple(getattr(doc, "copies", ())),
+            )
+        )
+    return infos
 
 
 def embed_key(model_id: str, text: str) -> str:
@@ -135,11 +245,14 @@ def build_index(
     _recover_interrupted(index_dir)
     settings = settings or ChunkerSettings()
     documents, errors = load_documents(sources, skip_errors=skip_errors)
-    chunks, skipped = chunk_documents(documents, settings)
+    infos = document_infos(documents, sources)
+    chunks, skipped = chunk_documents(documents, settings, {d.path: d.meta.year for d in infos})
     if not chunks:
         raise IndexError_("the sources hold no text to index")
+    infos = _with_chunk_ranges(infos, chunks)
     embedder = embedder or load_embedder(model_id)
-    texts = [index_text(c) for c in chunks]
+    contexts = {d.path: doc_context(d.meta) for d in infos}
+    texts = [index_text(c, contexts[c.doc]) for c in chunks]
     keys = [embed_key(embedder.model_id, t) for t in texts]
     cache = _read_cache(index_dir, embedder.model_id)
     missing = [i for i, key in enumerate(keys) if key not in cache]
@@ -163,20 +276,11 @@ def build_index(
         "model": {"id": embedder.model_id, "backend": embedder.backend, "dim": embedder.dim},
         "tokenizer": TOKENIZER_SETTINGS,
         "chunker": settings.to_json(),
-        "index_text": "nearest-heading：text",
+        "index_text": "report-title nearest-heading：text",
         "dense": _dense_settings(len(chunks)),
         "bm25": {"k1": bm25.k1, "b": bm25.b},
         "source_roots": sorted({str(_root_of(Path(s)).resolve()) for s in sources}),
-        "sources": [
-            {
-                "path": d.path,
-                "sha256": d.sha256,
-                "chars": len(d.text),
-                "year": doc_year(d.text),
-                "place": home_place(d.text),
-            }
-            for d in documents
-        ],
+        "sources": [d.to_json() for d in infos],
         "corpus_sha256": corpus_hash(documents),
         "chunk_count": len(chunks),
         "duplicates_skipped": skipped,
@@ -186,7 +290,7 @@ def build_index(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        _write(tmp, manifest, chunks, keys, vectors, bm25)
+        _write(tmp, manifest, infos, chunks, keys, vectors, bm25)
         _swap_into_place(tmp, index_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -199,7 +303,16 @@ def build_index(
         len(chunks) - len(missing),
         time.perf_counter() - started,
         tuple(errors),
+        tuple(infos),
     )
+
+
+def _with_chunk_ranges(infos: list[DocInfo], chunks: list[Chunk]) -> list[DocInfo]:
+    """Each document's [first, last + 1) chunk positions (a document's chunks are contiguous)."""
+    ranges: dict[str, list[int]] = {}
+    for position, chunk in enumerate(chunks):
+        ranges.setdefault(chunk.doc, [position, position])[1] = position + 1
+    return [replace(d, chunks=tuple(ranges.get(d.path, (0, 0)))) for d in infos]  # type: ignore[arg-type]
 
 
 def _root_of(source: Path) -> Path:
@@ -227,10 +340,20 @@ def _faiss_index(vectors: np.ndarray, settings: dict[str, Any]) -> Any:
 
 
 def _write(
-    folder: Path, manifest: dict[str, Any], chunks: list[Chunk], keys: list[str], vectors: np.ndarray, bm25: BM25
+    folder: Path,
+    manifest: dict[str, Any],
+    infos: list[DocInfo],
+    chunks: list[Chunk],
+    keys: list[str],
+    vectors: np.ndarray,
+    bm25: BM25,
 ) -> None:
     import faiss
 
+    with open(folder / "documents.jsonl", "w", encoding="utf-8") as handle:
+        for info in infos:
+            record = {"path": info.path, "text": info.text, "page_starts": list(info.page_starts)}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as handle:
         for chunk, key in zip(chunks, keys, strict=True):
             record = chunk.to_json() | {"embed_hash": key}
@@ -348,6 +471,21 @@ def load_index(index_dir: Path, verify: bool = True) -> Index:
     try:
         with open(index_dir / "chunks.jsonl", encoding="utf-8") as handle:
             chunks = [Chunk.from_json(json.loads(line)) for line in handle]
+        with open(index_dir / "documents.jsonl", encoding="utf-8") as handle:
+            texts = {r["path"]: r for r in map(json.loads, handle)}
+        documents = {
+            s["path"]: DocInfo(
+                s["path"],
+                s["sha256"],
+                s.get("format", "txt"),
+                ReportMeta.from_json(s["meta"]),
+                texts[s["path"]]["text"],
+                tuple(texts[s["path"]]["page_starts"]),
+                tuple(s.get("copies", ())),
+                (int(s["chunks"][0]), int(s["chunks"][1])),
+            )
+            for s in manifest["sources"]
+        }
         dense = faiss.read_index(str(index_dir / "dense.faiss"))
         bm25 = BM25.load(index_dir / "bm25.npz")
     except Exception as error:  # any damage the checksums did not catch
@@ -361,9 +499,7 @@ def load_index(index_dir: Path, verify: bool = True) -> Index:
         raise IndexError_(
             f"{index_dir}: vectors have dimension {dense.d}, manifest says {manifest['model']['dim']}: {FIX}"
         )
-    years = {s["path"]: s.get("year") for s in manifest["sources"]}
-    places = {s["path"]: s.get("place") or "" for s in manifest["sources"]}
-    return Index(index_dir, manifest, chunks, dense, bm25, years, places)
+    return Index(index_dir, manifest, chunks, dense, bm25, documents)
 
 
 def stale_reasons(index_dir: str | Path, sources: Sequence[str | Path] | None = None) -> list[str]:
@@ -374,13 +510,14 @@ def stale_reasons(index_dir: str | Path, sources: Sequence[str | Path] | None = 
         roots = [_root_of(Path(s)).resolve() for s in sources]
     reasons = []
     known = {s["path"]: s["sha256"] for s in manifest["sources"]}
+    known |= {copy: s["sha256"] for s in manifest["sources"] for copy in s.get("copies", ())}
     current: dict[str, str] = {}
     for root in roots:
         if not root.is_dir():
             reasons.append(f"source folder {root} is gone")
             continue
         for path in sorted(root.rglob("*")):
-            if path.is_file() and path.suffix.lower() in (".txt", ".md"):
+            if path.is_file() and path.suffix.lower() in SUFFIXES and not path.name.startswith((".", "~$")):
                 current[path.relative_to(root).as_posix()] = sha256_bytes(path.read_bytes())
     for rel, digest in known.items():
         if rel not in current:

@@ -21,6 +21,7 @@ GENERIC_TERMS = frozenset(
     """.split()
 )
 PAST_CUES = (
+    "实际",
     "去年",
     "上年",
     "过去一年",
@@ -53,6 +54,8 @@ FUTURE_CUES = (
     "goal",
     "aim",
 )
+COMPLETED = re.compile(r"(?:增长|下降|增加|减少|提高|降低|达到|实现|完成|新增|突破|上涨)了")  # 增长了: done, a result
+EN_PAST = re.compile(r"\b(?:was|were|did|had|grew|rose|fell|reached|achieved|created)\b")
 YEAR_IN_TEXT = re.compile(r"(?:19|20)\d{2}年|去年|今年")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)")
 WH = re.compile(
@@ -123,7 +126,9 @@ class Question:
     unit_hint: str = ""  # e.g. "人" for 多少人, "%" for 增长/比重 questions
     years: tuple[int, ...] = ()  # years named explicitly
     tense: str = ""  # "past" | "future" | ""
-    places: tuple[str, ...] = ()  # place names in the question
+    tense_inferred: bool = False  # the tense was read from the reports, not from the question's words
+    places: tuple[str, ...] = ()  # places the question names, canonical (浙江省 → 浙江)
+    place_words: tuple[str, ...] = ()  # the question's own words for them (浙江省), same order
     left: str = ""  # cloze context before the question word
     right: str = ""  # cloze context after the question word
     wh: str = ""
@@ -199,15 +204,24 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
 def time_scope(norm: str, report_year: int | None) -> tuple[tuple[int, ...], str]:
     """Years a question names (relative words resolved against the report's year) and its tense.
 
+    The tense comes from cue words only; without one it is left to the reports (a result where
+    some report reviews the year, else a target: see qa.scope).
+
     >>> time_scope("去年生产总值是多少", 2017)
     ((2016,), 'past')
     >>> time_scope("2017年计划新增就业多少人", 2017)
     ((2017,), 'future')
+    >>> time_scope("2016年生产总值是多少", 2017)
+    ((2016,), '')
+    >>> time_scope("“十一五”时期城镇新增就业多少人", None)
+    ((2006, 2007, 2008, 2009, 2010), '')
     """
+    from qa.chunking import five_year_plan
+
     norm = re.sub(r"比上年|比去年|同比|较上年|较去年", "", norm)
     years = [int(y) for y in YEAR.findall(norm)]
     tense = ""
-    if any(cue in norm for cue in PAST_CUES):
+    if any(cue in norm for cue in PAST_CUES) or COMPLETED.search(norm) or EN_PAST.search(norm):
         tense = "past"
     if any(cue in norm for cue in FUTURE_CUES):
         tense = "future"
@@ -217,8 +231,9 @@ def time_scope(norm: str, report_year: int | None) -> tuple[tuple[int, ...], str
             tense = "past"
         if re.search(r"今年|this year", norm):
             years.append(report_year)
-        if not tense and years:
-            tense = "past" if max(years) < report_year else "future"
+    plan = five_year_plan(norm)
+    if plan and not years:
+        years.extend(range(plan[0], plan[1] + 1))
     return tuple(dict.fromkeys(years)), tense
 
 
@@ -230,6 +245,20 @@ def _posseg() -> Any:
 
     _jieba()  # quiet, thread-safe initialisation
     return jieba.posseg
+
+
+def named_places(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Canonical places a question names and its own words for them.
+
+    >>> named_places("2025年浙江省生产总值增长目标")
+    (('浙江',), ('浙江省',))
+    """
+    from qa.metadata import find_places
+
+    places = find_places(text)
+    words = place_names(text)
+    own = tuple(next((w for w in words if p in w or w in p), p) for p in places)
+    return places, own
 
 
 def place_names(text: str) -> tuple[str, ...]:
@@ -323,6 +352,7 @@ def analyse(
             years, tense = previous.years, tense or previous.tense
         elif not years and tense == "future" and report_year:
             years = (report_year,)
+        tense = tense or previous.tense  # 那2012年呢？ asks what the last question asked, for 2012
         if kind == "other":
             kind = previous.kind
             unit = previous.unit_hint if (not terms or previous.unit_hint == "%") else ""
@@ -341,12 +371,16 @@ def analyse(
     left, wh, right = cloze(norm) if lang == "zh" else ("", "", "")
     if previous is not None and not wh:
         left, wh, right = norm_left, previous.wh, norm_right
-    places = place_names(norm if lang == "zh" else " ".join(terms))
+    places, place_words = named_places(norm if lang == "zh" else f"{norm} {' '.join(terms)}")
+    own_places = bool(places)
+    if previous is not None and not places:
+        places, place_words = previous.places, previous.place_words
     search = text if lang == "zh" else f"{text} {' '.join(terms)}"
     readable, context = text, ""
     if previous is not None:
         context = f"{previous.context} {previous.norm}".strip()
-        readable = restate(text, bool(terms), kind != "other" and bool(wh) and wh == cloze(norm)[1], years, previous)
+        own_question = kind != "other" and bool(wh) and wh == cloze(norm)[1]
+        readable = restate(text, bool(terms), own_question, years, previous, place_words if own_places else ())
         search = readable if lang == "zh" else f"{readable} {' '.join(extra_terms)}"
     return Question(
         text=text,
@@ -359,6 +393,7 @@ def analyse(
         years=years,
         tense=tense,
         places=places,
+        place_words=place_words,
         left=left,
         right=right,
         wh=wh,
@@ -373,17 +408,32 @@ def analyse(
 FOLLOWUP_LEAD = re.compile(r"^(那么?|还有|另外|其中|它的?|其|该项?|这个|这项)|(呢|的呢)?[？?]?$")
 
 
-def restate(text: str, own_topic: bool, own_question: bool, years: tuple[int, ...], previous: Question) -> str:
+def restate(
+    text: str,
+    own_topic: bool,
+    own_question: bool,
+    years: tuple[int, ...],
+    previous: Question,
+    place_words: tuple[str, ...] = (),
+) -> str:
     """A follow-up spelled out as a whole question, for display and for dense retrieval.
 
     >>> prev = analyse("2017年天津生产总值预期增长多少？", 2017)
     >>> restate("那2016年呢？", False, False, (2016,), prev)
     '2016年天津生产总值预期增长多少？'
+    >>> restate("那河南呢？", False, False, (2017,), prev, ("河南",))
+    '2017年河南生产总值预期增长多少？'
     """
     base = previous.readable or previous.text
     core = FOLLOWUP_LEAD.sub("", text.strip())
+    if place_words:  # 那河南呢？ → the previous question about 河南
+        core = core.replace(place_words[0], "", 1) if not own_topic else core
+        if previous.place_words and previous.place_words[0] in base:
+            base = base.replace(previous.place_words[0], place_words[0], 1)
+        else:
+            base = place_words[0] + base
     if not own_topic and not own_question:  # 那2016年呢？ → the previous question for 2016
-        if years:
+        if years and YEAR_IN_TEXT.search(core):
             year = f"{years[0]}年"
             return YEAR_IN_TEXT.sub(year, base, count=1) if YEAR_IN_TEXT.search(base) else year + base
         return base

@@ -15,6 +15,7 @@ from qa.embed import Embedder
 from qa.index import Index
 from qa.query import Question, query_tokens
 from qa.text import normalize
+from qa.types import Chunk
 
 ABSENT_TERM_WEIGHT = 3.0
 
@@ -77,11 +78,19 @@ def coverage(
     return hit / total
 
 
-def period_match(question: Question, period: int | None) -> int:
-    """1 when a chunk's section speaks of a year the question asks about, -1 for another year, else 0."""
-    if period is None or not question.years:
+def period_match(question: Question, chunk: Chunk) -> int:
+    """1 when a chunk's section speaks of a year the question asks about (in the asked-for phase:
+    a result for a past question, a target for a future one), -1 for another year or phase, else 0."""
+    if chunk.period is None or not question.years:
         return 0
-    return 1 if period in question.years else -1
+    if not any(chunk.covers(y) for y in question.years):
+        return -1
+    wanted = {"past": "review", "future": "plan"}.get(question.tense, "")
+    if wanted and chunk.phase and chunk.phase != wanted:
+        return 0 if question.tense_inferred else -1  # an inferred tense only prefers
+    if chunk.period_from is not None and len(question.years) == 1:
+        return 0  # one year asked, a section on several: maybe
+    return 1
 
 
 def retrieve(
@@ -91,15 +100,20 @@ def retrieve(
     k: int,
     settings: RetrievalSettings | None = None,
     query_vector: np.ndarray | None = None,
+    positions: np.ndarray | None = None,
 ) -> list[Scored]:
-    """Top-k chunks for a question, best first."""
+    """Top-k chunks for a question, best first; only among ``positions`` when given (chosen reports)."""
     s = settings or RetrievalSettings()
     n = len(index.chunks)
     if query_vector is None:
         query_vector = embedder.embed_queries([question.search_text])[0]
-    dense_scores, dense_ids = index.search_dense(query_vector, s.candidates)
+    dense_scores, dense_ids = index.search_dense(query_vector, s.candidates, positions)
     tokens = query_tokens(question)  # jieba runs once per query
     bm25_all = index.bm25.scores(list(tokens), tokens)
+    if positions is not None:
+        allowed = np.zeros(n, dtype=bool)
+        allowed[positions] = True
+        bm25_all = np.where(allowed, bm25_all, 0.0)
     top_bm25 = np.argsort(-bm25_all)[: s.candidates]
     top_bm25 = top_bm25[bm25_all[top_bm25] > 0]
 
@@ -122,7 +136,7 @@ def retrieve(
             dense = float(index_vector(index, pos) @ query_vector)
         text = normalize(" ".join(chunk.section[-1:]) + " " + chunk.text)
         cov = coverage(text, terms, weights, groups) if terms else 0.0
-        pm = period_match(question, chunk.period)
+        pm = period_match(question, chunk)
         grams = sum(g in text for g in question.bigrams) / len(question.bigrams) if question.bigrams else 0.0
         score = s.w_rrf * rrf + s.w_coverage * cov + s.w_dense * dense + s.w_period * pm + s.w_bigram * grams
         bm = float(bm25_all[pos]) / bm25_max if bm25_max > 0 else 0.0

@@ -18,8 +18,21 @@ class Chunk:
     text: str
     start: int
     end: int
-    period: int | None = None  # the year the chunk's section speaks of (from its heading)
-    duplicates: int = 0  # further copies of this text skipped by dedupe
+    period: int | None = None  # the (last) year the chunk's section speaks of (from its heading)
+    duplicates: int = 0  # further copies of this text in the same document, skipped by dedupe
+    phase: str = ""  # "review" (results of past years) | "plan" (targets) | "" (unknown)
+    period_from: int | None = None  # first year of a multi-year section (过去五年, “十一五”), else None
+    page: int | None = None  # PDF page the chunk starts on
+
+    def covers(self, year: int) -> bool:
+        """Does the chunk's section speak of ``year``?
+
+        >>> Chunk("c", "d", (), "", 0, 0, period=2012, period_from=2008).covers(2010)
+        True
+        """
+        if self.period is None:
+            return False
+        return (self.period_from or self.period) <= year <= self.period
 
     @property
     def section_path(self) -> str:
@@ -35,6 +48,9 @@ class Chunk:
             "end": self.end,
             "period": self.period,
             "duplicates": self.duplicates,
+            "phase": self.phase,
+            "period_from": self.period_from,
+            "page": self.page,
         }
 
     @classmethod
@@ -48,6 +64,9 @@ class Chunk:
             end=int(data["end"]),
             period=data.get("period"),
             duplicates=int(data.get("duplicates", 0)),
+            phase=data.get("phase", ""),
+            period_from=data.get("period_from"),
+            page=data.get("page"),
         )
 
 
@@ -67,6 +86,7 @@ class Passage:
             "text": c.text,
             "start": c.start,
             "end": c.end,
+            "page": c.page,
             "score": round(float(self.score), 4),
         }
 
@@ -79,9 +99,10 @@ class Citation:
     section: str = ""
     start: int = 0
     end: int = 0
+    page: int | None = None  # for PDFs: the page the answer stands on
 
     def to_dict(self) -> dict[str, Any]:
-        return {"doc": self.doc, "section": self.section, "start": self.start, "end": self.end}
+        return {"doc": self.doc, "section": self.section, "start": self.start, "end": self.end, "page": self.page}
 
 
 @dataclass(frozen=True)
@@ -94,6 +115,12 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     passage_index: int = -1  # which passage holds the answer span (-1 when not found)
     resolved_question: str = ""  # the question as understood: a follow-up restated whole, else as asked
+    reason: str = ""  # why the reports do not answer (when not found)
+    comparison: Any = None  # a qa.compare.Comparison when the question compares reports
+
+    @property
+    def mode(self) -> str:
+        return "compare" if self.comparison is not None else "answer"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,4 +130,6 @@ class Answer:
             "confidence": round(float(self.confidence), 4),
             "citation": self.citation.to_dict(),
             "passages": [p.to_dict() for p in self.passages],
-        }
+            "reason": self.reason,
+            "mode": self.mode,
+        } | ({"rows": self.comparison.to_dict()["rows"]} if self.comparison is not None else {})

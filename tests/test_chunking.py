@@ -148,17 +148,38 @@ def test_crlf_full_width_spaces_and_bom_keep_offsets_exact(tmp_path: Path) -> No
     assert reform.period == 2017
 
 
-def test_dedupe_works_across_documents_and_ignores_whitespace() -> None:
+def test_dedupe_within_a_document_ignores_whitespace_but_each_report_keeps_its_own_copy() -> None:
     shared = "全市经济稳中有进，发展质量效益进一步提高。"
-    a = _doc(f"甲报告\n一、2016年回顾\n{shared}\n甲独有的段落。\n", "a.txt")
-    b = _doc(f"乙报告\n一、2016年回顾\n\u3000\u3000{shared[:6]} {shared[6:]}\n乙独有的段落。\n", "b.txt")
+    a = _doc(f"甲报告\n一、2016年回顾\n{shared}\n甲独有的段落。\n\u3000\u3000{shared[:6]} {shared[6:]}\n", "a.txt")
+    b = _doc(f"乙报告\n一、2016年回顾\n{shared}\n乙独有的段落。\n", "b.txt")
     chunks, skipped = chunk_documents([a, b])
-    assert skipped == 2  # the H1 heading and the shared paragraph
-    assert [c.text for c in chunks if shared[:6] in c.text] == [shared]
-    assert _containing(chunks, shared).doc == "a.txt"
-    assert _containing(chunks, shared).duplicates == 1
+    assert skipped == 1  # a's second copy (spaces differ); b's copy is b's own
+    copies = [c for c in chunks if c.text == shared]
+    assert [c.doc for c in copies] == ["a.txt", "b.txt"]
+    assert [c.duplicates for c in copies] == [1, 0]
     assert _containing(chunks, "乙独有的段落").doc == "b.txt"
-    assert _containing(chunks, "乙独有的段落").duplicates == 0
+
+
+def test_sections_know_their_years_and_phase() -> None:
+    text = (
+        "2013年政府工作报告\n一、过去五年工作回顾\n五年来经济较快发展。\n2012年，国内生产总值增长7.8%。\n"
+        "二、今年的主要任务\n国内生产总值增长7.5%左右。\n过去一年，就业增加。\n三、加强政府自身建设\n依法行政。\n"
+    )
+    chunks, _ = chunk_documents([_doc(text, "r.txt")], years={"r.txt": 2013})
+    five = _containing(chunks, "五年来")
+    assert (five.period_from, five.period, five.phase) == (2008, 2012, "review")
+    assert _containing(chunks, "7.8%").covers(2012) and _containing(chunks, "7.8%").period_from is None
+    assert (_containing(chunks, "7.5%").period, _containing(chunks, "7.5%").phase) == (2013, "plan")
+    assert (_containing(chunks, "就业增加").period, _containing(chunks, "就业增加").phase) == (2012, "review")
+    assert (_containing(chunks, "依法行政").period, _containing(chunks, "依法行政").phase) == (2013, "plan")
+
+
+def test_unnumbered_headings_open_sections() -> None:
+    text = "2025年某省政府工作报告\n省长 某某\n各位代表：\n2024年工作回顾\n全省生产总值增长5%。\n2025年工作安排\n增长5%左右。\n"
+    chunks, _ = chunk_documents([_doc(text, "p.txt")], years={"p.txt": 2025})
+    assert _containing(chunks, "增长5%。").section[0] == "2024年工作回顾"
+    assert _containing(chunks, "5%左右").phase == "plan"
+    assert "省长 某某" in _containing(chunks, "省长").section[0] or _containing(chunks, "省长").period is None
 
 
 def test_chunk_ids_are_unique_across_documents_with_the_same_stem() -> None:

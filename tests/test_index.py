@@ -18,7 +18,6 @@ from qa.index import (
     Index,
     IndexError_,
     build_index,
-    index_text,
     load_index,
     stale_reasons,
 )
@@ -108,7 +107,9 @@ def test_manifest_records_model_settings_sources_and_files(fake_index_dir: Path,
     assert source["year"] == 2017
     assert source["place"] == "天津"
     assert manifest["source_roots"] == [str(seed_dir.resolve())]
-    assert set(manifest["files"]) == {"chunks.jsonl", "embeddings.npy", "dense.faiss", "bm25.npz"}
+    assert set(manifest["files"]) == {"documents.jsonl", "chunks.jsonl", "embeddings.npy", "dense.faiss", "bm25.npz"}
+    assert source["meta"]["place"] == "天津" and source["meta"]["speaker"] == "王东峰"
+    assert source["chunks"] == [0, manifest["chunk_count"]]
     for name, info in manifest["files"].items():
         assert (fake_index_dir / name).stat().st_size == info["bytes"]
     assert not list(fake_index_dir.parent.glob(".index.tmp-*"))
@@ -200,7 +201,7 @@ def test_save_load_gives_identical_search_results(corpus: Path, tmp_path: Path) 
     embedder = HashEmbedder(64)
     build_index([corpus], tmp_path / "idx", embedder=embedder)
     first, second = load_index(tmp_path / "idx"), load_index(tmp_path / "idx")
-    texts = [index_text(c) for c in first.chunks]
+    texts = first.indexed_texts()
     vectors = embedder.embed_passages(texts)
     np.testing.assert_array_equal(np.load(tmp_path / "idx" / "embeddings.npy"), vectors)
     in_memory = BM25.fit([tokenize(t) for t in texts])
@@ -332,7 +333,8 @@ def test_changed_paragraph_is_the_only_thing_re_embedded(corpus: Path, tmp_path:
     after = load_index(tmp_path / "idx").chunks
     changed = [c for c in after if c.id not in before or before[c.id].text != c.text]
     assert [c.text for c in changed] == ["淘汰老旧汽车17万辆，新登记市场主体16.9万户。"]
-    assert counting.embedded == [index_text(c) for c in changed]
+    texts = dict(zip(after, load_index(tmp_path / "idx").indexed_texts(), strict=True))
+    assert counting.embedded == [texts[c] for c in changed]
     assert (report.embedded, report.cached) == (1, len(after) - 1)
     # the reused vectors are exactly what a fresh build computes
     build_index([corpus], tmp_path / "fresh", embedder=HashEmbedder(64))
@@ -346,8 +348,9 @@ def test_new_file_embeds_only_its_chunks(corpus: Path, tmp_path: Path) -> None:
     (corpus / "c.md").write_text("丙市报告\n一、2016年回顾\n　　新建5G基站1.2万个。\n", encoding="utf-8")
     counting = CountingEmbedder()
     build_index([corpus], tmp_path / "idx", embedder=counting)
-    new = [c for c in load_index(tmp_path / "idx").chunks if c.doc == "c.md"]
-    assert sorted(counting.embedded) == sorted(index_text(c) for c in new)
+    index = load_index(tmp_path / "idx")
+    new = [t for c, t in zip(index.chunks, index.indexed_texts(), strict=True) if c.doc == "c.md"]
+    assert sorted(counting.embedded) == sorted(new)
 
 
 def test_another_model_re_embeds_everything(corpus: Path, tmp_path: Path) -> None:

@@ -92,11 +92,9 @@ def test_manifest_records_the_model_and_its_dimension(st_index_dir: Path, model_
 def test_embeddings_are_the_models_own(st_index_dir: Path, model_dir: Path, no_network: None) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from qa.index import index_text
-
     index = load_index(st_index_dir)
     model = SentenceTransformer(str(model_dir), device="cpu")
-    texts = [index_text(c) for c in index.chunks[:8]]
+    texts = index.indexed_texts()[:8]
     expected = model.encode(texts, normalize_embeddings=True)
     np.testing.assert_allclose(np.load(st_index_dir / "embeddings.npy")[:8], expected, atol=1e-4)
 

@@ -14,6 +14,7 @@ from qa.engine import Engine
 from qa.index import Index, load_index
 from qa.query import Question, analyse, query_tokens
 from qa.retrieve import RetrievalSettings, coverage, period_match, retrieve
+from qa.types import Chunk
 
 QUESTIONS = [
     "2016年天津一般公共预算收入是多少？",
@@ -124,11 +125,19 @@ def test_period_match_prefers_the_asked_year(fake_index: Index) -> None:
     q2016 = analyse("2016年天津一般公共预算收入是多少？", 2017)
     q2017 = analyse("2017年天津一般公共预算收入预期增长多少？", 2017)
     none = analyse("一般公共预算收入是多少？", 2017)
-    assert period_match(q2016, 2016) == 1
-    assert period_match(q2016, 2017) == -1
-    assert period_match(q2017, 2017) == 1
-    assert period_match(q2016, None) == 0
-    assert period_match(none, 2016) == 0
+
+    def chunk(period: int | None, phase: str = "", first: int | None = None) -> Chunk:
+        return Chunk("c", "d.txt", (), "", 0, 0, period=period, phase=phase, period_from=first)
+
+    assert period_match(q2016, chunk(2016, "review")) == 1
+    assert period_match(q2016, chunk(2017, "plan")) == -1
+    assert period_match(q2017, chunk(2017, "plan")) == 1
+    assert period_match(q2016, chunk(None)) == 0
+    assert period_match(none, chunk(2016)) == 0
+    past = replace(q2016, tense="past")
+    assert period_match(past, chunk(2016, "plan")) == -1  # a result asked, a target found
+    assert period_match(replace(past, tense_inferred=True), chunk(2016, "plan")) == 0  # only a preference
+    assert period_match(past, chunk(2016, "review", 2012)) == 0  # one year asked, five reviewed
 
 
 def test_coverage_counts_terms_and_their_equivalents() -> None:
