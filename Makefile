@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: run test check index bench browser-deps clean
+.PHONY: run test check index eval bench browser-deps clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(VENV)/.base
 index: $(VENV)/.base
 	$(VENV)/bin/qa build
 
+# Every dev and held-out question set against its corpus (indexes cached in .cache/indexes/).
+eval: $(VENV)/.base
+	$(PY) scripts/eval_all.py $(EVAL_ARGS)
+
 bench: $(VENV)/.dev
 	$(PY) -m bench $(BENCH_ARGS)
 
@@ -36,4 +40,4 @@ check: $(VENV)/.dev
 	$(VENV)/bin/mypy qa
 
 clean:
-	rm -rf $(VENV) index .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) index .cache .pytest_cache .mypy_cache .ruff_cache

@@ -75,10 +75,11 @@ class Row:
     found: bool
     answer: str
     confidence: float
-    rank: int | None  # 1-based rank of the first passage holding the evidence
+    rank: int | None  # 1-based rank of the first passage holding the evidence (from the gold report)
     em: float
     f1: float
     seconds: float
+    doc_hit: bool | None = None  # the first passage comes from the gold report (None: no gold report given)
 
 
 @dataclass
@@ -95,6 +96,9 @@ class Report:
             out["hit@3"] = _mean(r.rank is not None and r.rank <= 3 for r in answerable)
             out["hit@5"] = _mean(r.rank is not None and r.rank <= 5 for r in answerable)
             out["mrr"] = _mean(1 / r.rank if r.rank else 0.0 for r in answerable)
+            with_doc = [r for r in answerable if r.doc_hit is not None]
+            if with_doc:
+                out["doc@1"] = _mean(bool(r.doc_hit) for r in with_doc)
             out["false_refusals"] = _mean(not r.found for r in answerable)
         if rows:
             out["em"] = _mean(r.em for r in rows)
@@ -146,8 +150,21 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
     return items
 
 
+def same_doc(path: str, gold: str) -> bool:
+    """Does an index path name the gold report (given by file name or by path)?
+
+    >>> same_doc("provinces-2025/2025年浙江省政府工作报告.docx", "2025年浙江省政府工作报告.docx")
+    True
+    """
+    return path == gold or path.rsplit("/", 1)[-1] == gold.rsplit("/", 1)[-1]
+
+
 def evaluate(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> Report:
-    """Ask every question (follow-ups with the previous turn as history) and score it."""
+    """Ask every question (follow-ups with the previous turn as history) and score it.
+
+    With a ``doc`` field (the gold report), a passage is a hit only when it comes from that
+    report, and an answer scores only when its citation does.
+    """
     report = Report()
     by_id: dict[str, tuple[str, str]] = {}
     for item in items:
@@ -159,26 +176,45 @@ def evaluate(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> Report:
         seconds = time.perf_counter() - started
         by_id[item["id"]] = (item["question"], result.answer)
         golds = item["answers"]
+        gold_doc = item.get("doc") or ""
         rank = None
         if item.get("evidence"):
             evidence = strip_ws(item["evidence"])
             for i, passage in enumerate(result.passages, start=1):
-                if evidence in strip_ws(passage.chunk.text):
+                if evidence in strip_ws(passage.chunk.text) and (not gold_doc or same_doc(passage.chunk.doc, gold_doc)):
                     rank = i
                     break
+        answered = result.found and (not gold_doc or same_doc(result.citation.doc, gold_doc))
         if golds:
-            score_em = max(em(result.answer, g) for g in golds) if result.found else 0.0
-            score_f1 = max(f1(result.answer, g) for g in golds) if result.found else 0.0
+            score_em = max(em(result.answer, g) for g in golds) if answered else 0.0
+            score_f1 = max(f1(result.answer, g) for g in golds) if answered else 0.0
         else:
             score_em = score_f1 = float(not result.found)
-        report.rows.append(Row(item, result.found, result.answer, result.confidence, rank, score_em, score_f1, seconds))
+        doc_hit = None
+        if gold_doc and golds:
+            doc_hit = bool(result.passages) and same_doc(result.passages[0].chunk.doc, gold_doc)
+        report.rows.append(
+            Row(item, result.found, result.answer, result.confidence, rank, score_em, score_f1, seconds, doc_hit)
+        )
     return report
 
 
 def format_report(report: Report) -> str:
     lines = []
     s = report.summary()
-    keys = ["n", "hit@1", "hit@3", "mrr", "em", "f1", "refusals_unanswerable", "false_refusals", "p50_ms", "p95_ms"]
+    keys = [
+        "n",
+        "doc@1",
+        "hit@1",
+        "hit@3",
+        "mrr",
+        "em",
+        "f1",
+        "refusals_unanswerable",
+        "false_refusals",
+        "p50_ms",
+        "p95_ms",
+    ]
     lines.append("  ".join(f"{key}={s[key]:.3f}" if key != "n" else f"n={int(s[key])}" for key in keys if key in s))
     for key in ("lang", "style", "type"):
         lines.append(f"by {key}:")
