@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -85,11 +86,72 @@ def build(
             bar.__exit__(None, None, None)
     for skipped in report.errors:
         click.echo(f"skipped: {skipped}", err=True)
+    if not quiet:
+        click.echo(documents_table([d.to_json() for d in report.documents]))
     click.echo(
         f"built {report.index_dir}: {report.files} file(s), {report.chunks} chunks, "
         f"{report.duplicates_skipped} repeated paragraphs skipped, {report.embedded} chunks embedded, "
         f"{report.cached} from cache, {report.seconds:.1f} s"
     )
+
+
+def documents_table(documents: list[dict[str, Any]]) -> str:
+    """An aligned table of the indexed reports and what was found about each."""
+    header = ("place", "level", "year", "date", "speaker", "chunks", "title", "file")
+    rows = []
+    for d in documents:
+        meta = d.get("meta", {})
+        speaker = " ".join(x for x in (meta.get("speaker_title", ""), meta.get("speaker", "")) if x)
+        first, last = d.get("chunks", [0, 0])
+        copies = f" (+{len(d['copies'])} identical)" if d.get("copies") else ""
+        rows.append(
+            (
+                meta.get("place", ""),
+                meta.get("level", ""),
+                str(meta.get("year") or ""),
+                meta.get("date", ""),
+                speaker,
+                str(last - first),
+                meta.get("title", ""),
+                d["path"] + copies,
+            )
+        )
+    return _table(header, rows)
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    """Columns aligned by display width (a CJK character takes two cells)."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    widths = [max(width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        lines.append("  ".join(cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--index", "index_dir", default=DEFAULT_INDEX, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the documents and their metadata as JSON.")
+def docs(index_dir: str, as_json: bool) -> None:
+    """List the reports in the index: place, level, year, date, speaker, chunks, title, file."""
+    from pathlib import Path
+
+    from qa.index import IndexError_, read_manifest
+
+    try:
+        manifest = read_manifest(Path(index_dir))
+    except IndexError_ as error:
+        _fail(str(error))
+    documents = manifest.get("sources", [])
+    if as_json:
+        click.echo(json.dumps(documents, ensure_ascii=False, indent=2))
+        return
+    click.echo(documents_table(documents))
+    click.echo(f"{len(documents)} report(s), {manifest.get('chunk_count', 0)} chunks in {index_dir}")
 
 
 @cli.command()
@@ -98,7 +160,19 @@ def build(
 @click.option("-k", default=3, show_default=True, help="Passages to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("--reader", default=None, help="A Hugging Face extractive-QA model (hub id or folder) to read answers.")
-def ask(question: str, index_dir: str, k: int, as_json: bool, reader: str | None) -> None:
+@click.option("--doc", "docs_", multiple=True, help="Only this report (file name or path; repeatable).")
+@click.option("--place", default=None, help="Only the reports of this place (浙江, 浙江省, 全国 …).")
+@click.option("--year", default=None, type=int, help="Only the reports of this year (the report's own year).")
+def ask(
+    question: str,
+    index_dir: str,
+    k: int,
+    as_json: bool,
+    reader: str | None,
+    docs_: tuple[str, ...],
+    place: str | None,
+    year: int | None,
+) -> None:
     """Answer QUESTION with its citation and the passages behind it."""
     from qa.engine import QuestionError, clean_question
 
@@ -108,7 +182,7 @@ def ask(question: str, index_dir: str, k: int, as_json: bool, reader: str | None
         _fail(str(error))
     engine = _load_engine(index_dir, reader)
     try:
-        result = engine.ask(question, k=k)
+        result = engine.ask(question, k=k, reports=list(docs_) or None, place=place, year=year)
     except QuestionError as error:
         _fail(str(error))
     if as_json:
@@ -117,13 +191,95 @@ def ask(question: str, index_dir: str, k: int, as_json: bool, reader: str | None
     if result.found:
         c = result.citation
         click.echo(click.style(result.answer, bold=True) + f"   (confidence {result.confidence:.2f})")
-        click.echo(f"  {c.doc} [{c.start}:{c.end}]  {c.section}")
+        page = f" p.{c.page}" if c.page else ""
+        click.echo(f"  {c.doc}{page} [{c.start}:{c.end}]  {c.section}")
     else:
-        click.echo(f"报告中没有找到答案 (not in the report; confidence {result.confidence:.2f})")
+        click.echo(f"报告中没有找到答案 (not in the reports; confidence {result.confidence:.2f})")
+        if result.reason:
+            click.echo(f"  {result.reason}")
     for i, passage in enumerate(result.passages, start=1):
         ch = passage.chunk
         click.echo(f"\n[{i}] {ch.section_path}  ({ch.id}, score {passage.score:.3f})")
         click.echo(f"    {ch.text}")
+
+
+@cli.command(name="compare")
+@click.argument("question")
+@click.option("--index", "index_dir", default=DEFAULT_INDEX, show_default=True)
+@click.option("--doc", "docs_", multiple=True, help="Only this report (file name or path; repeatable).")
+@click.option("--place", default=None, help="Only the reports of this place.")
+@click.option("--year", default=None, type=int, help="Only the reports of this year.")
+@click.option("--csv", "csv_path", default=None, type=click.Path(dir_okay=False), help="Also write the rows as CSV.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_command(
+    question: str,
+    index_dir: str,
+    docs_: tuple[str, ...],
+    place: str | None,
+    year: int | None,
+    csv_path: str | None,
+    as_json: bool,
+) -> None:
+    """Ask QUESTION of every report (or those selected): one cited answer per report, as a table."""
+    from qa.engine import QuestionError, clean_question
+
+    try:
+        clean_question(question)
+    except QuestionError as error:
+        _fail(str(error))
+    engine = _load_engine(index_dir)
+    try:
+        comparison = engine.compare(question, reports=list(docs_) or None, place=place, year=year)
+    except QuestionError as error:
+        _fail(str(error))
+    if csv_path:
+        try:
+            write_csv(comparison, csv_path)
+        except OSError as error:
+            _fail(f"cannot write {csv_path}: {error}")
+    if as_json:
+        click.echo(json.dumps(comparison.to_dict(), ensure_ascii=False, indent=2))
+        return
+    rows = [
+        (
+            r.place,
+            str(r.year or ""),
+            r.answer if r.found else "未找到",
+            f"{r.confidence:.2f}",
+            f"{r.citation.doc} [{r.citation.start}:{r.citation.end}] {r.citation.section}" if r.found else r.reason,
+        )
+        for r in comparison.rows
+    ]
+    click.echo(f"问题 (asked of each report): {comparison.metric}")
+    click.echo(_table(("place", "year", "answer", "conf", "citation"), rows))
+    found = sum(r.found for r in comparison.rows)
+    click.echo(f"{found} of {len(comparison.rows)} report(s) state it" + (f"; CSV: {csv_path}" if csv_path else ""))
+
+
+def write_csv(comparison: Any, path: str) -> None:
+    """The rows of a comparison as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
+    import csv
+
+    fields = [
+        "place",
+        "year",
+        "report_year",
+        "found",
+        "answer",
+        "value",
+        "confidence",
+        "doc",
+        "section",
+        "start",
+        "end",
+    ]
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        for row in comparison.rows:
+            data = row.to_dict()
+            citation = data.pop("citation")
+            writer.writerow({k: data.get(k, "") for k in fields[:7]} | {k: citation[k] for k in fields[7:]})
 
 
 @cli.command(name="eval")
@@ -147,7 +303,7 @@ def evaluate_command(questions: str, index_dir: str, k: int, verbose: bool, read
         for row in report.rows:
             if row.em < 1 or (row.item["answers"] and row.rank != 1):
                 click.echo(
-                    f"  {row.item['id']} rank={row.rank} em={row.em:.0f} conf={row.confidence:.2f} "
+                    f"  {row.item['id']} rank={row.rank} doc={row.doc_hit} em={row.em:.0f} conf={row.confidence:.2f} "
                     f"{row.item['question']} → {row.answer!r} gold={row.item['answers']}"
                 )
 
