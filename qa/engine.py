@@ -211,8 +211,10 @@ class Engine:
                 return comparison
         q = self.analyse(text, history, allowed)
         scope = self.scope(q, allowed)
-        if scope.reason:
-            return Answer(text, False, "", 0.02, Citation(), (), -1, q.readable or text, scope.reason)
+        if scope.reason:  # no report can answer: say so, and show what comes closest
+            ranked = retrieve(self.index, self.embedder, q, k, self.settings, positions=self.index.positions(allowed))
+            passages = tuple(Passage(self.index.chunks[s.position], s.score) for s in ranked[:k])
+            return Answer(text, False, "", 0.02, Citation(), passages, -1, q.readable or text, scope.reason)
         q = replace(q, tense=scope.tense, tense_inferred=scope.inferred)
         return self._answer(text, q, scope, k)
 

@@ -101,7 +101,7 @@ def test_ask_json_has_the_contract_keys(real_index_dir: Path, seed_dir: Path) ->
     result = run("ask", "2016年天津一般公共预算收入是多少？", "--index", str(real_index_dir), "--json", "-k", "2")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "found", "answer", "confidence", "citation", "passages"}
+    assert set(data) == {"question", "found", "answer", "confidence", "citation", "passages", "reason", "mode"}
     assert data["found"] is True and data["answer"] == "2723亿元"
     c = data["citation"]
     text = (seed_dir / c["doc"]).read_text(encoding="utf-8")

@@ -18,9 +18,9 @@ from qa.types import Answer
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "data" / "dev_questions.jsonl"
 
-CONTRACT_KEYS = {"question", "found", "answer", "confidence", "citation", "passages"}
-CITATION_KEYS = {"doc", "section", "start", "end"}
-PASSAGE_KEYS = {"id", "doc", "section", "text", "start", "end", "score"}
+CONTRACT_KEYS = {"question", "found", "answer", "confidence", "citation", "passages", "reason", "mode"}
+CITATION_KEYS = {"doc", "section", "start", "end", "page"}
+PASSAGE_KEYS = {"id", "doc", "section", "text", "start", "end", "page", "score"}
 
 # Facts a correct system must get: plain wording, one answer in the report.
 FACTS = [
@@ -68,13 +68,13 @@ def check_answer(answer: Answer, k: int | None = None) -> None:
         c = answer.citation
         assert answer.answer
         assert source(c.doc)[c.start : c.end] == answer.answer
-        assert data["citation"] == {"doc": c.doc, "section": c.section, "start": c.start, "end": c.end}
+        assert data["citation"] == {"doc": c.doc, "section": c.section, "start": c.start, "end": c.end, "page": None}
         first = answer.passages[0].chunk  # the passage that proves the answer comes first
         assert first.doc == c.doc and first.start <= c.start and c.end <= first.end
         assert first.section_path == c.section
     else:
         assert answer.answer == ""
-        assert data["citation"] == {"doc": "", "section": "", "start": 0, "end": 0}
+        assert data["citation"] == {"doc": "", "section": "", "start": 0, "end": 0, "page": None}
 
 
 def assert_answers(answer: Answer, golds: list[str]) -> None:

@@ -1,7 +1,8 @@
 """Validate the held-out question sets under tests/data (format, gold answers, evidence).
 
-Checks each *.jsonl file against the seed report (first copy = first 61 lines; one
-non-empty line = one paragraph), following the rules of shared/data/README.md.
+Checks each seed *.jsonl file (no ``doc`` field) against the seed report (first copy = first
+61 lines; one non-empty line = one paragraph), following the rules of shared/data/README.md;
+the multi-report sets and comparison tables are checked by their own scripts against ../shared.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ LANGS = {"zh", "en", "zh-TW"}
 STYLES = {"direct", "paraphrase", "multi_hop_light", "followup"}
 REQUIRED = ("id", "question", "answers", "evidence", "type", "lang", "style")
 
-FILES = sorted(DATA.glob("*.jsonl"))
+MULTI_REPORT = ("provinces_heldout.jsonl", "national_heldout.jsonl")
+FILES = sorted(p for p in DATA.glob("*.jsonl") if p.name not in MULTI_REPORT)
+SHARED = ROOT.parent / "shared"
 
 
 def _report_lines() -> list[str]:
@@ -126,3 +129,17 @@ def test_question_file(path: Path) -> None:
             elif a not in paragraph:
                 errors.append(f"{where}: answer {a!r} is not in the evidence paragraph")
     assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("script", ["check_sets.py", "check_national_sets.py"])
+def test_multi_report_sets_and_tables(script: str) -> None:
+    """provinces/national held-out sets and comparison tables: answers and evidence in the gold report."""
+    import subprocess
+    import sys
+
+    if not (SHARED / "corpora").is_dir():
+        pytest.skip("../shared/corpora is not beside the project")
+    result = subprocess.run(
+        [sys.executable, str(DATA / script)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
