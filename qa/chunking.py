@@ -24,7 +24,7 @@ H2 = re.compile(rf"^[（(][{CN_NUM}]+[）)]")
 DASH_ITEM = re.compile(r"^(――|——|—|--)")
 YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 SENTENCE_END = "。！？!?；;"
-SPACE = " \t\r\u3000\ufeff\xa0"
+SPACE = " \t\r\u3000\ufeff\xa0\u2002\u2003\u2009\u200b"
 
 
 @dataclass(frozen=True)

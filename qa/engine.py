@@ -51,6 +51,36 @@ from qa.types import Answer, Citation, Passage
 if TYPE_CHECKING:
     from qa.compare import Comparison
 
+HEADER_CHARS = 400  # a report's title, date and speaker stand in its opening lines
+DELIVERED = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
+WHO_DELIVERED = re.compile(
+    r"谁(?:作|做|所作|代表|宣读|发表)|(?:作|做)(?:的)?报告的是谁|报告人"
+    r"|\bwho (?:delivered|gave|presented|made|read)\b"
+)
+WHEN_DELIVERED = re.compile(
+    r"(?:哪天|哪一天|什么时候|何时|几月几日|哪一日|日期).{0,6}(?:作|做|发表|宣读|召开)?"
+    r"|\bwhen was\b.*\b(?:delivered|given|presented)\b"
+)
+
+
+def report_fact(norm: str) -> str:
+    """Does a question ask who delivered a report ("speaker") or when ("date")? "" if neither.
+
+    >>> report_fact("2025年云南省政府工作报告是谁作的？"), report_fact("河南省政府工作报告是在哪天作的")
+    ('speaker', 'date')
+    >>> report_fact("生产总值增长多少")
+    ''
+
+    """
+    if "报告" not in norm and "report" not in norm:
+        return ""
+    if WHO_DELIVERED.search(norm):
+        return "speaker"
+    if WHEN_DELIVERED.search(norm) and re.search(r"作|做|发表|宣读|deliver|given|present", norm):
+        return "date"
+    return ""
+
+
 MAX_QUESTION_CHARS = int(os.environ.get("QA_MAX_QUESTION_CHARS", "1000"))
 READ_PASSAGES = 6  # how many top passages the reader looks into
 ABSTAIN_BELOW = 0.5
@@ -216,7 +246,31 @@ class Engine:
             passages = tuple(Passage(self.index.chunks[s.position], s.score) for s in ranked[:k])
             return Answer(text, False, "", 0.02, Citation(), passages, -1, q.readable or text, scope.reason)
         q = replace(q, tense=scope.tense, tense_inferred=scope.inferred)
-        return self._answer(text, q, scope, k)
+        about = self._about_report(text, q, scope, k)
+        return about or self._answer(text, q, scope, k)
+
+    def _about_report(self, text: str, q: Question, scope: Scope, k: int) -> Answer | None:
+        """Who delivered the report, and when: read from its opening lines (its metadata), cited there."""
+        asked = report_fact(q.norm)
+        if not asked or len(scope.docs) != 1:
+            return None
+        doc = self.index.documents[scope.docs[0]]
+        head = doc.text[:HEADER_CHARS]
+        if asked == "speaker" and doc.meta.speaker and doc.meta.speaker in head:
+            start = head.index(doc.meta.speaker)
+            end = start + len(doc.meta.speaker)
+        elif asked == "date" and (date := DELIVERED.search(head)):
+            start, end = date.span()
+        else:
+            return None
+        first, last = doc.chunks
+        holding = next(
+            (i for i in range(first, last) if self.index.chunks[i].start <= start < self.index.chunks[i].end), first
+        )
+        chunk = self.index.chunks[holding]
+        passages = (Passage(chunk, 1.0),)
+        citation = Citation(doc.path, chunk.section_path, start, end, self._page(doc.path, start))
+        return Answer(text, True, doc.text[start:end], 0.97, citation, passages, 0, q.readable or text)
 
     def _answer(self, text: str, q: Question, scope: Scope, k: int, query_vector: Any = None) -> Answer:
         """Retrieve within the scope's reports, read the best span, decide whether to answer."""
