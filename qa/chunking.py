@@ -198,8 +198,10 @@ def opening_year(text: str, first: int, last: int, year: int | None = None) -> i
 def is_unnumbered_heading(para: str) -> bool:
     """A short line without punctuation that names a part of a report (2024年工作回顾, 名词解释).
 
-    >>> is_unnumbered_heading("2024年工作回顾"), is_unnumbered_heading("省长 王予波"), is_unnumbered_heading("各位代表：")
-    (True, False, False)
+    >>> is_unnumbered_heading("2024年工作回顾"), is_unnumbered_heading("省长 王予波")
+    (True, False)
+    >>> is_unnumbered_heading("各位代表：")
+    False
     """
     return len(para) <= 20 and not PUNCT.search(para) and bool(HEADING_WORDS.search(para))
 
@@ -229,6 +231,7 @@ def chunk_document(
     period_from: int | None = None
     phase = ""
     planned = False  # a plan section came already: later sections without cues plan the report's year
+    reviewed = False  # so did a review section: the sections after it plan
     settle_phase = False  # the section's phase is read from its first paragraph (一年来… → review)
     skipped = 0
     for number, start, end in paragraphs(text):
@@ -240,10 +243,11 @@ def chunk_document(
             h1, h2, topic = heading_label(para), "", ""
             h1_no, h2_no = h1_no + 1, 0
             period, period_from, phase = section_period(para, year)
-            settle_phase = not phase
-            if not phase and planned and year is not None:
+            settle_phase = not phase and not reviewed
+            if not phase and (planned or reviewed) and year is not None:  # after the review come the plans
                 period, phase, settle_phase = year, "plan", False
             planned = planned or phase == "plan"
+            reviewed = reviewed or phase == "review"
             is_heading = True
         elif H2.match(para) and h1:
             h2, topic = heading_label(para), ""
@@ -252,7 +256,7 @@ def chunk_document(
         elif h1:
             if settle_phase and year is not None:
                 if para.startswith(("过去一年", "一年来", "去年", f"{year - 1}年")):
-                    period, phase = year - 1, "review"
+                    period, phase, reviewed = year - 1, "review", True
                 settle_phase = False
             lead = lead_sentence(para, settings.lead_max_chars)
             dash = bool(DASH_ITEM.match(para))

@@ -15,7 +15,7 @@ from qa.dialogue import is_followup, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
 from qa.metadata import place_aliases
-from qa.query import Question, analyse, is_listing
+from qa.query import Question, analyse, is_listing, report_years
 from qa.reader import (
     DATE,
     YEAR_SPAN,
@@ -76,7 +76,7 @@ def report_fact(norm: str) -> str:
         return ""
     if WHO_DELIVERED.search(norm):
         return "speaker"
-    if WHEN_DELIVERED.search(norm) and re.search(r"作|做|发表|宣读|deliver|given|present", norm):
+    if WHEN_DELIVERED.search(norm) and re.search(r"(?<!工)作|做|发表|宣读|deliver|given|present", norm):
         return "date"
     return ""
 
@@ -235,6 +235,10 @@ class Engine:
         text = clean_question(question)
         k = max(1, min(int(k), 50))
         allowed = self.reports(reports, place, year)
+        named_years = report_years(normalize(text))  # "the 2012 report": only the reports of that year
+        if named_years and len(allowed) > 1:
+            of_year = [d for d in allowed if self.index.documents[d].meta.year in named_years]
+            allowed = of_year or allowed
         if len(allowed) > 1:
             comparison = self._comparison(text, history, allowed)
             if comparison is not None:
@@ -251,7 +255,7 @@ class Engine:
 
     def _about_report(self, text: str, q: Question, scope: Scope, k: int) -> Answer | None:
         """Who delivered the report, and when: read from its opening lines (its metadata), cited there."""
-        asked = report_fact(q.norm)
+        asked = report_fact(q.norm) or (report_fact(f"报告 {q.norm}") if "报告" in q.context else "")
         if not asked or len(scope.docs) != 1:
             return None
         doc = self.index.documents[scope.docs[0]]

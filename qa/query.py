@@ -54,6 +54,24 @@ FUTURE_CUES = (
 )
 COMPLETED = re.compile(r"(?:增长|下降|增加|减少|提高|降低|达到|实现|完成|新增|突破|上涨)了")  # 增长了: done, a result
 EN_PAST = re.compile(r"\b(?:was|were|did|had|grew|rose|fell|reached|achieved|created)\b")
+YEAR_RANGE = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})\s*年?\s*(?:到|至|—+|－|-|~|～|\bto\b|\bthrough\b)\s*((?:19|20)\d{2})(?!\d)"
+)
+REPORT_OF_YEAR = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})\s*年?(?:的|度)?(?:[^\s，。？?]{0,6}?政府)?工作报告"
+    r"|(?<!\d)((?:19|20)\d{2})\s+(?:government work )?report"
+)
+
+
+def report_years(norm: str) -> tuple[int, ...]:
+    """Years of the reports a question names ("2012年政府工作报告", "the 2012 report"), not of its facts.
+
+    >>> report_years("according to the 2012 report, what is the poverty line"), report_years("2012年的政府工作报告提出")
+    ((2012,), (2012,))
+    """
+    return tuple(int(a or b) for a, b in REPORT_OF_YEAR.findall(norm))
+
+
 YEAR_IN_TEXT = re.compile(r"(?:19|20)\d{2}年|去年|今年")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)")
 WH = re.compile(
@@ -217,7 +235,13 @@ def time_scope(norm: str, report_year: int | None) -> tuple[tuple[int, ...], str
     from qa.chunking import five_year_plan
 
     norm = re.sub(r"比上年|比去年|同比|较上年|较去年", "", norm)
-    years = [int(y) for y in YEAR.findall(norm)]
+    norm = REPORT_OF_YEAR.sub("", norm)  # "2012年的报告" names a report, not the year asked about
+    span = YEAR_RANGE.search(norm)
+    if span:  # 2008到2012这五年 → every year of the period
+        first, last = sorted((int(span.group(1)), int(span.group(2))))
+        years = list(range(first, last + 1)) if last - first <= 20 else [first, last]
+    else:
+        years = [int(y) for y in YEAR.findall(norm)]
     tense = ""
     if any(cue in norm for cue in PAST_CUES) or COMPLETED.search(norm) or EN_PAST.search(norm):
         tense = "past"
