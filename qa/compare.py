@@ -30,6 +30,7 @@ ACROSS = re.compile(
     r"|哪些(?:省份?|地区|城市|地方|年份?)|哪个(?:省份?|地区|城市)(?:最|的.{0,6}最)|历年|每年|逐年|每一年|历次|近\d+年|这几年"
     r"|\b(?:each|every|all) (?:province|provinces|region|regions|year|years|report|reports)\b|\bover the years\b"
 )
+AGGREGATE = re.compile(r"平均|年均|累计|总共|一共|合计|\baverage\b|\bin total\b|\bcumulative")
 CONTRAST = re.compile(r"相比|对比|比较|\bcompare|\bversus\b|\bvs\.?")
 YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:到|至|—+|－|-|~|～|through|to)\s*((?:19|20)\d{2})\s*年?")
 FILLER = re.compile(r"分别|各自|分别是|都|相比(?:较)?|对比|比较|之间|情况")
@@ -105,7 +106,11 @@ def is_comparison(norm: str, places: Sequence[str]) -> bool:
     (True, True)
     >>> is_comparison("2009年到2013年每年的国内生产总值增长目标", ()), is_comparison("2016年生产总值增长多少", ())
     (True, False)
+    >>> is_comparison("2008到2012这五年，国内生产总值平均每年增长多少", ())
+    False
     """
+    if AGGREGATE.search(norm):  # 这五年平均每年增长多少: one figure for the period, not one per report
+        return False
     if ACROSS.search(norm) or YEAR_RANGE.search(norm):
         return True
     return len(places) >= 2 and bool(CONTRAST.search(norm) or re.search(r"和|与|、|跟|同|\band\b", norm))

@@ -12,6 +12,7 @@ FOLLOWUP_START = re.compile(
     re.IGNORECASE,
 )
 FOLLOWUP_END = re.compile(r"(呢|的呢|又如何|又怎样|怎么样)[？?]?$")
+ELLIPTICAL = re.compile(r"^(?:是(?!否|不是)|又是|还是)")
 PRONOUN = re.compile(r"(它|其|该项|这个|这项|此项|上述|\bit\b|\bits\b|\bthat\b)", re.IGNORECASE)
 
 
@@ -20,13 +21,15 @@ def is_followup(question: str, has_topic: bool) -> bool:
 
     >>> is_followup("那货物吞吐量呢？", True), is_followup("比上年增长了多少？", False)
     (True, True)
-    >>> is_followup("2017年天津计划新增就业多少人？", True)
-    False
+    >>> is_followup("2017年天津计划新增就业多少人？", True), is_followup("是在哪一天作的？", True)
+    (False, True)
     """
     q = question.strip()
     if FOLLOWUP_START.search(q) or FOLLOWUP_END.search(q):
         return True
     if PRONOUN.search(q) and len(q) <= 20:
+        return True
+    if ELLIPTICAL.search(q) and len(q) <= 12:  # 是在哪一天作的？: the subject is the last question's
         return True
     return not has_topic and len(q) <= 16
 
