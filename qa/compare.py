@@ -216,8 +216,8 @@ def _targets(
     for subject in wanted:
         phase = {"past": "review", "future": "plan"}.get(tense, "")
         holding = [d for d in docs if subject in engine.spans.get(d.path, {})]
-        if phase:
-            holding = [d for d in holding if phase in engine.spans[d.path][subject]] or holding
+        if phase:  # a result asked: only a report that reviews the year; a target: only its own report
+            holding = [d for d in holding if phase in engine.spans[d.path][subject]]
         if not tense and holding:  # no cue: the result where a report reviews the year, else the target
             reviewed = [d for d in holding if "review" in engine.spans[d.path][subject]]
             holding = reviewed or holding
