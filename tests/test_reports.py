@@ -158,7 +158,7 @@ def test_compare_gives_one_cited_row_per_report(provinces: Engine) -> None:
     rows = {r.place: r for r in comparison.rows}
     assert set(rows) == {"浙江", "河南", "上海", "西藏", "福建"}
     gold = _compare_gold("urban_jobs_target_2025")
-    for place, row in rows.items():
+    for row in rows.values():
         assert _doc(row.citation.doc) == _doc(row.doc), "each row cites its own report"
         if row.found:
             assert provinces.document_text(row.doc)[row.citation.start : row.citation.end] == row.answer
