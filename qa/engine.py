@@ -237,7 +237,7 @@ class Engine:
         allowed = self.reports(reports, place, year)
         named_years = report_years(normalize(text))  # "the 2012 report": only the reports of that year
         if named_years and len(allowed) > 1:
-            of_year = [d for d in allowed if self.index.documents[d].meta.year in named_years]
+            of_year = tuple(d for d in allowed if self.index.documents[d].meta.year in named_years)
             allowed = of_year or allowed
         if len(allowed) > 1:
             comparison = self._comparison(text, history, allowed)
