@@ -231,3 +231,19 @@ def test_eval_needs_the_gold_report(provinces: Engine) -> None:
 def _compare_gold(metric: str) -> dict[str, str]:
     table = csv.DictReader((ROOT / "tests" / "data" / "compare_provinces.csv").open(encoding="utf-8"))
     return {row["place"]: row["answer"] for row in table if row["metric"] == metric}
+
+
+@pytest.fixture(scope="module")
+def all_provinces(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """All 31 provincial reports as published (.docx), indexed without a model."""
+    folder = tmp_path_factory.mktemp("all") / "index"
+    build_index([CORPORA / "provinces-2025"], folder, model_id="fake:hash-64")
+    return Engine.load(folder)
+
+
+def test_all_31_reports_are_indexed_and_every_place_finds_its_own(all_provinces: Engine) -> None:
+    documents = all_provinces.index.documents.values()
+    assert len(documents) == 31 and len({d.meta.place for d in documents}) == 31
+    for doc in documents:
+        answer = all_provinces.ask(f"{doc.meta.place}2025年城镇新增就业目标是多少？")
+        assert answer.passages and answer.passages[0].chunk.doc == doc.path, doc.meta.place
