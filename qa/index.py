@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ import numpy as np
 from qa import __version__
 from qa.bm25 import BM25
 from qa.chunking import ChunkerSettings, chunk_documents
-from qa.documents import SUFFIXES, Document, corpus_hash, find_sources, load_documents, sha256_bytes
+from qa.documents import SUFFIXES, Document, corpus_hash, find_sources, is_sidecar, load_documents, sha256_bytes
 from qa.embed import Embedder, load_embedder
 from qa.metadata import ReportMeta, extract_metadata, read_sidecar, with_overrides
 from qa.text import TOKENIZER_SETTINGS, tokenize
@@ -281,6 +281,7 @@ def build_index(
         "bm25": {"k1": bm25.k1, "b": bm25.b},
         "source_roots": sorted({str(_root_of(Path(s)).resolve()) for s in sources}),
         "sources": [d.to_json() for d in infos],
+        "sidecars": sidecar_hashes(Path(r) for r in {_root_of(Path(s)).resolve() for s in sources}),
         "corpus_sha256": corpus_hash(documents),
         "chunk_count": len(chunks),
         "duplicates_skipped": skipped,
@@ -313,6 +314,18 @@ def _with_chunk_ranges(infos: list[DocInfo], chunks: list[Chunk]) -> list[DocInf
     for position, chunk in enumerate(chunks):
         ranges.setdefault(chunk.doc, [position, position])[1] = position + 1
     return [replace(d, chunks=tuple(ranges.get(d.path, (0, 0)))) for d in infos]  # type: ignore[arg-type]
+
+
+def sidecar_hashes(roots: Iterable[Path]) -> dict[str, str]:
+    """The metadata files (metadata.csv, NAME.meta.json) under the source folders, by path: a change
+    to one changes the reports' metadata, so the index is stale."""
+    found = {}
+    for root in roots:
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                if path.is_file() and is_sidecar(path):
+                    found[str(path)] = sha256_bytes(path.read_bytes())
+    return found
 
 
 def _root_of(source: Path) -> Path:
@@ -525,6 +538,11 @@ def stale_reasons(index_dir: str | Path, sources: Sequence[str | Path] | None = 
         elif current[rel] != digest:
             reasons.append(f"{rel} changed since the build")
     reasons.extend(f"{rel} is new" for rel in current if rel not in known)
+    if "sidecars" in manifest:
+        sidecars = sidecar_hashes(roots)
+        for path in sorted(set(sidecars) | set(manifest["sidecars"])):
+            if sidecars.get(path) != manifest["sidecars"].get(path):
+                reasons.append(f"metadata file {path} changed since the build")
     return reasons
 
 

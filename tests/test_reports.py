@@ -247,3 +247,16 @@ def test_all_31_reports_are_indexed_and_every_place_finds_its_own(all_provinces:
     for doc in documents:
         answer = all_provinces.ask(f"{doc.meta.place}2025年城镇新增就业目标是多少？")
         assert answer.passages and answer.passages[0].chunk.doc == doc.path, doc.meta.place
+
+
+def test_metadata_sidecar_overrides_and_its_change_makes_the_index_stale(tmp_path: Path) -> None:
+    from qa.index import stale_reasons
+
+    (tmp_path / "r.txt").write_text("政府工作报告\n一、过去一年工作回顾\n生产总值增长5%。\n", encoding="utf-8")
+    (tmp_path / "metadata.csv").write_text("file,place,year,speaker\nr.txt,杭州,2025,某某\n", encoding="utf-8")
+    build_index([tmp_path], tmp_path / "index", model_id="fake:hash-64")
+    doc = Engine.load(tmp_path / "index").index.documents["r.txt"]
+    assert (doc.meta.place, doc.meta.year, doc.meta.speaker) == ("杭州", 2025, "某某")
+    assert stale_reasons(tmp_path / "index") == []
+    (tmp_path / "metadata.csv").write_text("file,place,year\nr.txt,宁波,2025\n", encoding="utf-8")
+    assert any("metadata.csv" in reason for reason in stale_reasons(tmp_path / "index"))
