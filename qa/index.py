@@ -540,9 +540,9 @@ def stale_reasons(index_dir: str | Path, sources: Sequence[str | Path] | None = 
     reasons.extend(f"{rel} is new" for rel in current if rel not in known)
     if "sidecars" in manifest:
         sidecars = sidecar_hashes(roots)
-        for path in sorted(set(sidecars) | set(manifest["sidecars"])):
-            if sidecars.get(path) != manifest["sidecars"].get(path):
-                reasons.append(f"metadata file {path} changed since the build")
+        for sidecar in sorted(set(sidecars) | set(manifest["sidecars"])):
+            if sidecars.get(sidecar) != manifest["sidecars"].get(sidecar):
+                reasons.append(f"metadata file {sidecar} changed since the build")
     return reasons
 
 
