@@ -52,7 +52,7 @@ FUTURE_CUES = (
     "goal",
     "aim",
 )
-COMPLETED = re.compile(r"(?:增长|下降|增加|减少|提高|降低|达到|实现|完成|新增|突破|上涨)了")  # 增长了: done, a result
+COMPLETED = re.compile(r"(?:增长|下降|增加|减少|提高|降低|达到|实现|完成|新增|突破|上涨)了|了(?:多少|几)")  # 增长了: done, a result
 EN_PAST = re.compile(r"\b(?:was|were|did|had|grew|rose|fell|reached|achieved|created)\b")
 YEAR_RANGE = re.compile(
     r"(?<!\d)((?:19|20)\d{2})\s*年?\s*(?:到|至|—+|－|-|~|～|\bto\b|\bthrough\b)\s*((?:19|20)\d{2})(?!\d)"
@@ -370,7 +370,7 @@ def analyse(
     if previous is not None:
         if not terms:
             extra_terms = previous.terms + previous.extra_terms
-        if not years and not (tense and tense != previous.tense):
+        if not years and not (tense and previous.tense and tense != previous.tense):
             years, tense = previous.years, tense or previous.tense
         elif not years and tense == "future" and report_year:
             years = (report_year,)
