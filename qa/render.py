@@ -1,4 +1,5 @@
-"""HTML for the chat app: an Answer rendered with its citation and highlighted passages.
+"""HTML for the chat app: an Answer rendered with its citation and highlighted passages, a comparison
+as a table (plus its CSV and chart data).
 
 Pure functions, no Gradio. Everything that comes from the user or the report goes through
 :func:`escape`, which also neutralises Markdown, so the output is safe in Gradio's
@@ -7,10 +8,16 @@ Markdown+HTML chat renderer. The output is one line (no newlines), so Markdown n
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from qa.types import Answer, Passage
+
+if TYPE_CHECKING:
+    from qa.compare import Comparison, Row
 
 COLLAPSE_OVER = 120  # passages longer than this (characters) show a snippet and fold the full text
 SNIPPET_CONTEXT = 45  # characters either side of the first highlight in a snippet
@@ -22,6 +29,7 @@ _ENTITIES = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()#+-.!|~$:=^@"}
 _ENTITIES.update({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
 _SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+_CJK = re.compile("[\u4e00-\u9fff]")
 
 
 def escape(text: str) -> str:
@@ -168,10 +176,12 @@ def render_answer(
     show_all: bool = False,
     doc_titles: Mapping[str, str] | None = None,
     followup: bool = False,
+    note: str = "",
 ) -> str:
     """The assistant's reply: answer in bold (or not found), confidence, where it stands, passages.
 
-    Without ``show_all`` only the first passage (the one holding the answer) is shown.
+    Without ``show_all`` only the first passage (the one holding the answer) is shown; ``note``
+    (plain text) joins the confidence line, e.g. which reports were searched.
     """
     conf = f"{answer.confidence:.2f}"
     level = confidence_label(answer.confidence)
@@ -184,10 +194,13 @@ def render_answer(
             '<div class="qa-answer qa-notfound">报告中没有找到这个问题的答案。'
             '<span class="qa-hint">（不猜测、不使用报告以外的知识）</span></div>'
         )
+        if _CJK.search(answer.reason):  # the engine's own explanation (e.g. no report of that place)
+            parts.append(f'<div class="qa-hint qa-reason">{escape(answer.reason)}</div>')
     parts.append(
         f'<div class="qa-meta">置信度 <span class="qa-conf qa-conf-{tone}">'
         f"{conf}（{level}）</span>"
         + (' · <span class="qa-hint">已结合上一轮对话理解这个追问</span>' if followup else "")
+        + (f' · <span class="qa-hint">{escape(note)}</span>' if note else "")
         + "</div>"
     )
     if answer.found:
@@ -225,3 +238,168 @@ def render_notice(message: str, preview: str = "") -> str:
     """A friendly notice in place of an answer (bad input, engine trouble)."""
     quoted = f'<div class="qa-hint">你的输入：「{escape(preview)}」</div>' if preview else ""
     return f'<div class="qa-reply qa-notice"><div class="qa-answer">⚠️ {escape(message)}</div>{quoted}</div>'
+
+
+# -- comparisons ------------------------------------------------------------------------
+
+PASSAGE_CONTEXT = 100  # characters either side of a compared answer shown in its passage
+NOT_FOUND = "未找到"
+CSV_FIELDS = (
+    "place",
+    "year",
+    "report_year",
+    "found",
+    "answer",
+    "value",
+    "confidence",
+    "doc",
+    "title",
+    "section",
+    "start",
+    "end",
+    "page",
+    "reason",
+)
+
+
+def passage_window(text: str, start: int, end: int, context: int = PASSAGE_CONTEXT) -> str:
+    """The paragraph of ``text`` around ``[start, end)``, at most ``context`` characters either side,
+    with the span ``<mark>``ed and ellipses where it was cut.
+
+    >>> passage_window("前一段。\\n目标是增长5%左右，努力争取。\\n后一段。", 10, 14, context=5)
+    '目标是增长<mark>5%左右</mark>，努力争取…'
+    """
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    para_start = text.rfind("\n", 0, start) + 1
+    while para_start < start and text[para_start].isspace():  # the paragraph's indent (full-width spaces)
+        para_start += 1
+    para_end = text.find("\n", end)
+    para_end = len(text) if para_end < 0 else para_end
+    a, b = max(para_start, start - context), min(para_end, end + context)
+    body = highlight(text[a:b], [(start - a, end - a)])
+    return ("…" if a > para_start else "") + body + ("…" if b < para_end else "")
+
+
+def row_label(row: Row, rows: Sequence[Row]) -> str:
+    """How a row is named in the chart: its place, with the year when a place has several rows."""
+    place = row.place or row.doc
+    if sum((r.place or r.doc) == place for r in rows) > 1 and row.year:
+        return f"{place} {row.year}"
+    return place
+
+
+def _citation_cell(row: Row) -> str:
+    if not row.found:
+        return f'<span class="qa-hint">{escape(row.reason)}</span>' if row.reason else "—"
+    c = row.citation
+    page = f" · 第 {c.page} 页" if c.page else ""
+    section = escape(c.section) or "（无章节）"
+    return f"<code>{escape(c.doc)}</code> › {section} · 第 {c.start}–{c.end} 字{page}"
+
+
+def _year_cell(row: Row) -> str:
+    year = str(row.year) if row.year else "—"
+    if row.report_year and row.report_year != row.year:
+        year += f'<span class="qa-hint">（{row.report_year}年报告）</span>'
+    return year
+
+
+def _sort_key(value: object) -> str:
+    """A cell's sort key, hidden in the cell (the chat's sanitizer drops data- attributes)."""
+    return f'<span class="qa-key">{escape(str(value))}</span>' if value not in (None, "") else ""
+
+
+def render_row(row: Row, text_of: Callable[[str], str]) -> str:
+    """One report's row (a ``<tbody>``): place, year, answer, confidence, citation; then its passage,
+    shown when the row is clicked. Sortable cells carry their key in a hidden ``qa-key`` span."""
+    conf = f"{row.confidence:.2f}"
+    level = confidence_label(row.confidence)
+    tone = {"高": "high", "中": "mid"}.get(level, "low")
+    place = row.place or row.doc
+    value = None if row.value is None else f"{row.value:g}"
+    answer = f"<strong>{escape(row.answer)}</strong>" if row.found else f'<span class="qa-notfound">{NOT_FOUND}</span>'
+    main = (
+        f'<tr class="qa-crow-main" title="点击查看原文出处">'
+        f"<td>{_sort_key(place)}{escape(place)}</td>"
+        f"<td>{_sort_key(row.year)}{_year_cell(row)}</td>"
+        f"<td>{_sort_key(value)}{answer}</td>"
+        f'<td>{_sort_key(conf)}<span class="qa-conf qa-conf-{tone}">{conf}（{level}）</span></td>'
+        f"<td>{_citation_cell(row)}</td></tr>"
+    )
+    if not row.found:
+        return f'<tbody class="qa-crow qa-crow-none">{main}</tbody>'
+    c = row.citation
+    passage = passage_window(text_of(c.doc), c.start, c.end)
+    head = f'<div class="qa-pmeta">{escape(row.title) or escape(c.doc)} › {escape(c.section) or "（无章节）"}</div>'
+    detail = f'<tr class="qa-crow-passage"><td colspan="5">{head}<div class="qa-ptext">{passage}</div></td></tr>'
+    return f'<tbody class="qa-crow">{main}{detail}</tbody>'
+
+
+def render_comparison(comparison: Comparison, text_of: Callable[[str], str], note: str = "") -> str:
+    """A comparison reply: one table row per report (sortable by its headers, each row opening the
+    passage with the answer marked), found answers first as the engine ordered them."""
+    rows = comparison.rows
+    found = sum(r.found for r in rows)
+    parts = [
+        '<div class="qa-reply qa-compare">',
+        f'<div class="qa-answer">比较：<strong>{escape(comparison.metric)}</strong></div>',
+        f'<div class="qa-meta">{found}/{len(rows)} 个报告给出了答案'
+        + (f' · <span class="qa-hint">{escape(note)}</span>' if note else "")
+        + "</div>",
+    ]
+    if not rows:
+        parts.append('<div class="qa-answer qa-notfound">没有可以比较的报告。</div></div>')
+        return "".join(parts)
+    head = "".join(
+        f'<th class="qa-sort qa-sort-{kind}" title="点击排序">{name}</th>' if kind else f"<th>{name}</th>"
+        for kind, name in (("text", "地区"), ("num", "年份"), ("num", "答案"), ("num", "置信度"), ("", "出处"))
+    )
+    body = "".join(render_row(row, text_of) for row in rows)
+    parts.append(f'<table class="qa-ctable"><thead><tr>{head}</tr></thead>{body}</table>')
+    parts.append(
+        '<div class="qa-hint">点击一行查看原文出处（答案高亮）；点击表头排序。图表和 CSV 下载见对话下方。</div>'
+    )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def comparison_csv(comparison: Comparison) -> str:
+    """The comparison's rows as CSV (one line per report; citation fields flattened)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in comparison.rows:
+        c = row.citation
+        values = {
+            "place": row.place,
+            "year": row.year or "",
+            "report_year": row.report_year or "",
+            "found": "true" if row.found else "false",
+            "answer": row.answer if row.found else NOT_FOUND,
+            "value": "" if row.value is None else f"{row.value:g}",
+            "confidence": f"{row.confidence:.4f}",
+            "doc": row.doc,
+            "title": row.title,
+            "section": c.section,
+            "start": c.start if row.found else "",
+            "end": c.end if row.found else "",
+            "page": c.page or "",
+            "reason": row.reason,
+        }
+        writer.writerow([_csv_safe(values[name]) for name in CSV_FIELDS])
+    return out.getvalue()
+
+
+def _csv_safe(value: object) -> object:
+    """A cell that spreadsheets will not run as a formula (=, +, -, @ at the start of text)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def chart_rows(comparison: Comparison) -> list[dict[str, object]]:
+    """The bar chart's data: one bar per found row with a number (label, value, answer)."""
+    rows = comparison.rows
+    return [
+        {"报告": row_label(r, rows), "数值": r.value, "答案": r.answer} for r in rows if r.found and r.value is not None
+    ]

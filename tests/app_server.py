@@ -1,8 +1,10 @@
-"""Test helper: run `python app.py` in a subprocess on a free port and wait until it serves."""
+"""Test helpers: run `python app.py` in a subprocess on a free port and wait until it serves; a small
+index of several real reports (built once per test session)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +19,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 120.0
+PROVINCES = Path(os.environ.get("QA_PROVINCES", ROOT.parent / "shared" / "corpora" / "provinces-2025"))
+# Three 2025 provincial reports: enough to compare, filter by place and pick reports on the page.
+MULTI_REPORTS = ("2025年北京市政府工作报告.docx", "2025年上海市政府工作报告.docx", "2025年浙江省政府工作报告.docx")
 
 
 @dataclass(frozen=True)
@@ -82,3 +87,27 @@ def shared_app(index_dir: Path, request: Any, tmp_path_factory: Any) -> RunningA
         request.addfinalizer(stack.close)
         request.addfinalizer(lambda: _shared.pop(index_dir, None))
     return _shared[index_dir]
+
+
+_multi: dict[str, Path] = {}
+
+
+def multi_index_dir(tmp_path_factory: Any) -> Path:
+    """An index (real model) of the three reports in MULTI_REPORTS, built once per test session
+    (about a minute); the test skips when the corpus is not there."""
+    import pytest
+
+    if "index" not in _multi:
+        missing = [name for name in MULTI_REPORTS if not (PROVINCES / name).is_file()]
+        if missing:
+            pytest.skip(f"the provincial reports are not in {PROVINCES}: {', '.join(missing)}")
+        from qa.index import build_index
+
+        folder = tmp_path_factory.mktemp("multi")
+        sources = folder / "reports"
+        sources.mkdir()
+        for name in MULTI_REPORTS:
+            shutil.copy(PROVINCES / name, sources / name)
+        build_index([sources], folder / "index")
+        _multi["index"] = folder / "index"
+    return _multi["index"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_server import RunningApp, shared_app
+from app_server import RunningApp, multi_index_dir, shared_app
 
 from qa.documents import read_text
 
@@ -54,7 +54,8 @@ def test_the_server_starts_quickly_and_says_what_it_serves(app: RunningApp) -> N
 
 def test_ask_answers_with_a_citation(client: Any, seed_dir: Path) -> None:
     result = ask(client, "2017年天津生产总值预期增长多少？", None, 5)
-    assert set(result) >= {"answer", "found", "confidence", "citation", "passages"}
+    assert set(result) >= {"answer", "found", "confidence", "citation", "passages", "reason", "mode"}
+    assert result["mode"] == "answer" and "rows" not in result
     assert result["found"] is True and result["answer"] == "8%"
     assert 0.5 <= result["confidence"] <= 1
     assert len(result["passages"]) == 5
@@ -77,7 +78,8 @@ def test_ask_follow_up_uses_the_history(client: Any, seed_dir: Path) -> None:
 def test_ask_unanswerable_is_not_found(client: Any) -> None:
     result = ask(client, "2018年天津生产总值增长目标是多少？")
     assert result["found"] is False and result["answer"] == ""
-    assert result["citation"] == {"doc": "", "section": "", "start": 0, "end": 0}
+    assert result["citation"] == {"doc": "", "section": "", "start": 0, "end": 0, "page": None}
+    assert result["mode"] == "answer" and result["reason"]
 
 
 def test_ask_english_question(client: Any) -> None:
@@ -213,25 +215,150 @@ def test_chat_bad_input_gets_a_friendly_notice(client: Any, message: str, notice
     assert notice in text_of(messages[0]) and "qa-notice" in text_of(messages[0])
 
 
-def test_both_endpoints_are_documented(client: Any) -> None:
+def test_the_endpoints_are_documented(client: Any) -> None:
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/ask", "/chat"} <= set(api)
-    assert [p["parameter_name"] for p in api["/ask"]["parameters"]] == ["question", "history", "k"]
-    assert [p["parameter_name"] for p in api["/chat"]["parameters"]] == ["message", "history", "k", "show_all"]
+    assert set(api) == {"/ask", "/chat", "/compare", "/documents", "/text"}
+    params = {name: [p["parameter_name"] for p in endpoint["parameters"]] for name, endpoint in api.items()}
+    assert params == {
+        "/ask": ["question", "history", "k", "docs", "place", "year"],
+        "/chat": ["message", "history", "k", "show_all", "docs"],
+        "/compare": ["question", "docs", "place", "year"],
+        "/documents": [],
+        "/text": ["doc", "start", "end"],
+    }
+    assert len(api["/chat"]["returns"]) == 2  # the input box and the chat (the comparison state is the page's)
 
 
-# -- the README's example -----------------------------------------------------------------
+# -- several reports: filters, comparisons, documents, text --------------------------------
 
 
-def readme_example() -> str:
+@pytest.fixture(scope="session")
+def multi_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RunningApp:
+    return shared_app(multi_index_dir(tmp_path_factory), request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def multi(multi_app: RunningApp) -> Any:
+    from gradio_client import Client
+
+    return Client(multi_app.url, verbose=False)
+
+
+def documents(client: Any) -> list[dict[str, Any]]:
+    result = client.predict(api_name="/documents")
+    assert isinstance(result, list)
+    return result
+
+
+def doc_of(client: Any, place: str) -> str:
+    return next(d["doc"] for d in documents(client) if d["place"] == place)
+
+
+def cited_text(client: Any, citation: dict[str, Any]) -> str:
+    return str(client.predict(citation["doc"], citation["start"], citation["end"], api_name="/text"))
+
+
+def test_documents_lists_the_reports(multi: Any) -> None:
+    reports = documents(multi)
+    assert sorted(d["label"] for d in reports) == ["上海 2025", "北京 2025", "浙江 2025"]
+    assert {d["title"] for d in reports} == {f"2025年{n}政府工作报告" for n in ("上海市", "北京市", "浙江省")}
+    assert all(d["chunks"] > 50 and d["format"] == "docx" and d["level"] for d in reports)
+
+
+def test_ask_place_filter_picks_that_report(multi: Any) -> None:
+    for place in ("浙江", "北京"):
+        result = multi.predict("2025年地区生产总值增长目标是多少？", place=place, api_name="/ask")
+        assert result["found"] and result["mode"] == "answer"
+        assert result["citation"]["doc"] == doc_of(multi, place)
+        assert cited_text(multi, result["citation"]) == result["answer"]
+
+
+def test_ask_docs_and_year_filters(multi: Any) -> None:
+    result = multi.predict("2025年地区生产总值增长目标是多少？", None, 3, ["浙江 2025"], None, 2025, api_name="/ask")
+    assert result["citation"]["doc"] == doc_of(multi, "浙江") and len(result["passages"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"place": "火星"}, "没有符合条件的报告"),
+        ({"year": 1999}, "没有符合条件的报告"),
+        ({"docs": ["nope.docx"]}, "nope"),
+    ],
+    ids=["place", "year", "docs"],
+)
+def test_filters_that_match_nothing_raise(multi: Any, kwargs: dict[str, Any], message: str) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        multi.predict("生产总值增长多少？", api_name="/ask", **kwargs)
+    with pytest.raises(AppError, match=message):
+        multi.predict("生产总值增长多少？", api_name="/compare", **kwargs)
+
+
+def test_ask_a_comparison_question_answers_in_compare_mode(multi: Any) -> None:
+    result = multi.predict("北京和上海的城镇新增就业目标相比", api_name="/ask")
+    assert result["mode"] == "compare" and len(result["rows"]) == 2
+    assert {r["place"] for r in result["rows"]} == {"北京", "上海"}
+    for r in result["rows"]:
+        assert set(r) >= {"doc", "title", "place", "year", "found", "answer", "value", "confidence", "citation"}
+        if r["found"]:
+            assert cited_text(multi, r["citation"]) == r["answer"]
+
+
+def test_compare_endpoint_returns_a_row_per_report(multi: Any) -> None:
+    result = multi.predict("地区生产总值增长目标是多少？", api_name="/compare")
+    assert result["mode"] == "compare" and result["metric"]
+    assert sorted(r["place"] for r in result["rows"]) == ["上海", "北京", "浙江"]
+    found = [r for r in result["rows"] if r["found"]]
+    assert len(found) >= 2
+    for r in found:
+        assert cited_text(multi, r["citation"]) == r["answer"] and isinstance(r["value"], float)
+    two = multi.predict("地区生产总值增长目标是多少？", ["北京 2025", "浙江 2025"], api_name="/compare")
+    assert sorted(r["place"] for r in two["rows"]) == ["北京", "浙江"]
+
+
+def test_compare_over_the_api_is_quick(multi: Any) -> None:
+    multi.predict("城镇新增就业目标是多少？", api_name="/compare")  # warm
+    started = time.perf_counter()
+    multi.predict("地区生产总值增长目标是多少？", api_name="/compare")
+    seconds = time.perf_counter() - started
+    assert seconds < 3.0, f"/compare took {seconds:.2f} s"
+
+
+def test_text_returns_the_whole_text_or_a_slice(multi: Any) -> None:
+    from gradio_client.exceptions import AppError
+
+    doc = doc_of(multi, "浙江")
+    full = multi.predict(doc, api_name="/text")
+    assert len(full) > 10_000 and full[:10] == multi.predict(doc, 0, 10, api_name="/text")
+    assert multi.predict("浙江 2025", 5, 9, api_name="/text") == full[5:9]
+    with pytest.raises(AppError, match="可用的文档：.*2025年北京市政府工作报告.docx"):
+        multi.predict("nope.docx", api_name="/text")
+    with pytest.raises(AppError, match="start/end"):
+        multi.predict(doc, 10, 5, api_name="/text")
+
+
+# -- the README's examples ---------------------------------------------------------------
+
+
+def readme_examples() -> list[str]:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Chat app and API", 1)[1].split("<!-- END chat-app section -->", 1)[0]
-    return section.split("```python\n", 1)[1].split("```", 1)[0]
+    return [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+
+
+def run_example(code: str, url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Run a README example against ``url``: what it prints must be what its comments say."""
+    assert 'Client("http://127.0.0.1:7860/"' in code
+    expected = [line.split("  # ", 1)[1] for line in code.splitlines() if "print(" in line and "  # " in line]
+    exec(compile(code.replace("http://127.0.0.1:7860/", url), "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == expected
 
 
 def test_readme_example_works_as_printed(app: RunningApp, capsys: pytest.CaptureFixture[str]) -> None:
-    code = readme_example()
-    assert 'Client("http://127.0.0.1:7860/"' in code
-    expected = [line.split("  # ", 1)[1] for line in code.splitlines() if "print(" in line and "  # " in line]
-    exec(compile(code.replace("http://127.0.0.1:7860/", app.url), "README.md", "exec"), {})
-    assert capsys.readouterr().out.splitlines() == expected
+    run_example(readme_examples()[0], app.url, capsys)
+
+
+def test_readme_reports_example_works_as_printed(multi_app: RunningApp, capsys: pytest.CaptureFixture[str]) -> None:
+    run_example(readme_examples()[1], multi_app.url, capsys)

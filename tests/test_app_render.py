@@ -1,20 +1,28 @@
-"""qa.render: escaping, highlight offsets from the citation, the reply's parts. Pure, no server."""
+"""qa.render: escaping, highlight offsets from the citation, the reply's parts, comparison tables,
+their CSV and chart data. Pure, no server."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from qa.compare import Comparison, Row, parse_value
 from qa.render import (
     COLLAPSE_OVER,
     answer_spans,
+    chart_rows,
+    comparison_csv,
     escape,
     highlight,
     merge_spans,
+    passage_window,
     render_answer,
+    render_comparison,
     render_notice,
     render_passage,
     render_question,
@@ -172,3 +180,145 @@ def test_question_and_notice_are_escaped() -> None:
     assert render_question("<img src=x onerror=alert(1)>") == "&lt;img src&#61;x onerror&#61;alert&#40;1&#41;&gt;"
     notice = render_notice("问题太长", "<script>")
     assert "<script>" not in notice and "&lt;script&gt;" in notice and "⚠️" in notice
+
+
+# -- comparisons ------------------------------------------------------------------------
+
+REPORTS = {
+    "bj.docx": "一、回顾\n　　去年增长5.2%。\n二、目标\n　　今年地区生产总值增长5%左右，努力争取更好结果。\n",
+    "zj.docx": "二、目标任务\n　　全省生产总值增长5.5%左右。\n",
+    "<x>.docx": "目标：增长<b>6%</b>。",
+}
+
+
+def row(doc: str, place: str, answer: str = "", section: str = "二、目标", year: int = 2025, **kw: object) -> Row:
+    text = REPORTS[doc]
+    if not answer:
+        return Row(
+            doc, f"{place}报告", place, year, 2025, False, "", None, 0.1, Citation(), "the answer's support is too weak"
+        )
+    start = text.index(answer)
+    citation = Citation(doc, section, start, start + len(answer))
+    return Row(doc, f"{place}报告", place, year, 2025, True, answer, parse_value(answer), 0.93, citation, **kw)  # type: ignore[arg-type]
+
+
+def comparison(*rows: Row) -> Comparison:
+    return Comparison("各省地区生产总值增长目标分别是多少？", "地区生产总值增长目标是多少？", rows)
+
+
+def test_comparison_table_has_a_row_per_report_with_the_answer_in_bold() -> None:
+    table = comparison(row("bj.docx", "北京", "5%左右"), row("zj.docx", "浙江", "5.5%左右"), row("bj.docx", "上海"))
+    out = render_comparison(table, REPORTS.__getitem__)
+    assert out.count('<tbody class="qa-crow') == 3 and out.count("<table") == 1
+    assert "<strong>5%左右</strong>" in out and "<strong>5&#46;5%左右</strong>" in out
+    assert out.count("未找到") == 1 and "qa-crow-none" in out
+    assert "2/3 个报告给出了答案" in out and "地区生产总值增长目标是多少？" in out
+    start = REPORTS["bj.docx"].index("5%左右")
+    assert f"第 {start}–{start + 4} 字" in out and "<code>bj&#46;docx</code>" in out
+    assert "\n" not in out
+    headers = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", out)
+    assert headers == ["地区", "年份", "答案", "置信度", "出处"]
+    assert out.count('class="qa-sort qa-sort-num"') == 3 and out.count('class="qa-sort qa-sort-text"') == 1
+
+
+def test_each_found_row_opens_its_passage_with_the_cited_span_marked() -> None:
+    out = render_comparison(comparison(row("bj.docx", "北京", "5%左右")), REPORTS.__getitem__)
+    passage = out.split('<tr class="qa-crow-passage">')[1].split("</tr>")[0]
+    assert "今年地区生产总值增长<mark>5%左右</mark>，努力争取更好结果。" in passage
+    assert "去年" not in passage  # the answer's own paragraph only
+    assert "北京报告 › 二、目标" in passage
+
+
+def test_not_found_rows_have_no_passage_and_say_why() -> None:
+    out = render_comparison(comparison(row("bj.docx", "北京")), REPORTS.__getitem__)
+    assert "qa-crow-passage" not in out and "<mark>" not in out and "<strong>" in out  # only the metric is bold
+    assert "未找到" in out and "the answer&#39;s support is too weak" in out
+
+
+def test_comparison_sort_keys_are_hidden_in_the_cells() -> None:
+    out = render_comparison(comparison(row("zj.docx", "浙江", "5.5%左右"), row("bj.docx", "北京")), REPORTS.__getitem__)
+    keys = re.findall(r'<span class="qa-key">(.*?)</span>', out)
+    assert keys == [
+        "浙江",
+        "2025",
+        "5&#46;5",
+        "0&#46;93",
+        "北京",
+        "2025",
+        "0&#46;10",
+    ]  # no value key: 未找到 sorts last
+
+
+def test_comparison_html_escapes_report_text_places_and_the_metric() -> None:
+    evil = Row(
+        "<x>.docx", "<i>题</i>", "<script>", 2025, 2025, True, "<b>6%</b>", 6.0, 0.9,
+        Citation("<x>.docx", "<img src=x>", REPORTS["<x>.docx"].index("<b>"), REPORTS["<x>.docx"].index("。")),
+    )  # fmt: skip
+    out = render_comparison(Comparison("q", "<svg onload=alert(1)>", (evil,)), REPORTS.__getitem__, note="<u>")
+    assert not re.search(r"<(script|img|svg|b|i|u)[ >]", out)
+    assert "<mark>&lt;b&gt;6%&lt;/b&gt;</mark>" in out and "&lt;script&gt;" in out
+
+
+def test_comparison_of_no_reports() -> None:
+    out = render_comparison(comparison(), REPORTS.__getitem__)
+    assert "没有可以比较的报告" in out and "<table" not in out
+
+
+def test_year_cell_names_the_report_when_it_differs() -> None:
+    result = Row("bj.docx", "t", "全国", 2012, 2013, True, "5%左右", 5.0, 0.9, Citation("bj.docx", "", 0, 1))
+    out = render_comparison(comparison(result), lambda doc: REPORTS["bj.docx"])
+    assert '2012<span class="qa-hint">（2013年报告）</span>' in out
+
+
+def test_passage_window_stays_in_the_paragraph_and_marks_the_span() -> None:
+    text = "上一段结尾。\n　　" + "甲" * 200 + "目标5%左右" + "乙" * 200 + "\n下一段。"
+    start = text.index("5%")
+    out = passage_window(text, start, start + 4, context=10)
+    assert out == "…" + "甲" * 8 + "目标<mark>5%左右</mark>" + "乙" * 10 + "…"
+    short = "前段。\n　　增长5%左右。\n后段。"
+    assert passage_window(short, short.index("5%"), short.index("5%") + 4) == "增长<mark>5%左右</mark>。"
+
+
+def test_comparison_csv_has_every_row_and_its_citation() -> None:
+    table = comparison(row("bj.docx", "北京", "5%左右"), row("zj.docx", "浙江", "5.5%左右"), row("bj.docx", "上海"))
+    records = list(csv.DictReader(io.StringIO(comparison_csv(table))))
+    assert [r["place"] for r in records] == ["北京", "浙江", "上海"]
+    assert [r["answer"] for r in records] == ["5%左右", "5.5%左右", "未找到"]
+    assert [r["value"] for r in records] == ["5", "5.5", ""]
+    assert [r["found"] for r in records] == ["true", "true", "false"]
+    first = records[0]
+    assert REPORTS["bj.docx"][int(first["start"]) : int(first["end"])] == "5%左右"
+    assert (first["doc"], first["section"], first["year"], first["confidence"]) == (
+        "bj.docx",
+        "二、目标",
+        "2025",
+        "0.9300",
+    )
+    assert records[2]["start"] == "" and "too weak" in records[2]["reason"]
+
+
+def test_comparison_csv_cells_never_start_a_formula() -> None:
+    odd = Row("bj.docx", "=HYPERLINK(1)", "@地", 2025, 2025, False, "", None, 0.1, Citation(), "-1")
+    record = next(csv.DictReader(io.StringIO(comparison_csv(comparison(odd)))))
+    assert record["title"] == "'=HYPERLINK(1)" and record["place"] == "'@地" and record["reason"] == "'-1"
+
+
+def test_chart_rows_leave_out_rows_without_a_number() -> None:
+    table = comparison(
+        row("bj.docx", "北京", "5%左右"),
+        row("bj.docx", "上海"),
+        Row("zj.docx", "", "浙江", 2025, 2025, True, "稳中求进", None, 0.9, Citation("zj.docx", "", 0, 1)),
+    )
+    assert chart_rows(table) == [{"报告": "北京", "数值": 5.0, "答案": "5%左右"}]
+
+
+def test_chart_labels_add_the_year_when_a_place_repeats() -> None:
+    rows = [row("bj.docx", "全国", "5%左右", year=y) for y in (2012, 2013)] + [row("zj.docx", "浙江", "5.5%左右")]
+    assert [r["报告"] for r in chart_rows(comparison(*rows))] == ["全国 2012", "全国 2013", "浙江"]
+
+
+def test_reply_note_and_scope_reason_are_shown_escaped() -> None:
+    refusal = Answer("北京呢？", False, "", 0.02, reason="报告中没有关于<北京>的报告 (the index holds …)")
+    out = render_answer(refusal, note="仅在所选报告中查找：<浙江>")
+    assert "报告中没有关于&lt;北京&gt;的报告" in out and "仅在所选报告中查找：&lt;浙江&gt;" in out
+    assert "support" not in render_answer(Answer("q", False, "", 0.1, reason="the answer's support is too weak"))

@@ -1,10 +1,12 @@
-"""app.py and qa.chat in-process: options, build-if-needed, input checks, history shapes."""
+"""app.py and qa.chat in-process: options, build-if-needed, input checks, history shapes, report filters,
+documents, text and comparisons."""
 
 from __future__ import annotations
 
 import importlib.util
 import shutil
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,7 +19,11 @@ from qa.chat import (
     doc_titles,
     history_questions,
     message_text,
+    parse_docs,
     parse_k,
+    parse_offset,
+    parse_place,
+    parse_year,
     validate_question,
 )
 
@@ -187,3 +193,205 @@ def test_service_limit_and_reply(engine: Any) -> None:
 def test_doc_titles_come_from_the_opening_heading(engine: Any) -> None:
     titles = doc_titles(engine.index.chunks)
     assert list(titles.values()) == ["2017年天津市政府工作报告(全文)"]
+
+
+# -- filters, documents, text and comparisons (three provincial reports) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("docs", "expected"),
+    [(None, None), ("", None), ([], None), ("浙江 2025", ["浙江 2025"]), (["a.docx", "  ", "b"], ["a.docx", "b"])],
+)
+def test_parse_docs(docs: Any, expected: Any) -> None:
+    assert parse_docs(docs) == expected
+
+
+@pytest.mark.parametrize("bad", [3, [3], {"a": 1}, ["x" * 201]])
+def test_parse_docs_refuses(bad: Any) -> None:
+    with pytest.raises(InputError, match="docs"):
+        parse_docs(bad)
+
+
+def test_parse_place_and_year() -> None:
+    assert (parse_place(None), parse_place(" "), parse_place(" 浙江省 ")) == (None, None, "浙江省")
+    assert (parse_year(None), parse_year(""), parse_year(2025), parse_year("2025"), parse_year(2025.0)) == (
+        None,
+        None,
+        2025,
+        2025,
+        2025,
+    )
+    for bad in ("去年", 2025.5, True, [2025], 99, float("nan")):
+        with pytest.raises(InputError, match="year"):
+            parse_year(bad)
+    with pytest.raises(InputError, match="place"):
+        parse_place(42)
+
+
+def test_parse_offset() -> None:
+    assert (parse_offset(None, "start"), parse_offset(7, "start"), parse_offset(7.0, "end")) == (None, 7, 7)
+    for bad in (-1, 1.5, "3", True):
+        with pytest.raises(InputError, match="start"):
+            parse_offset(bad, "start")
+
+
+@pytest.fixture(scope="module")
+def multi_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from app_server import multi_index_dir
+
+    from qa.engine import Engine
+
+    return Engine.load(multi_index_dir(tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def multi(multi_engine: Any) -> ChatService:
+    return ChatService(multi_engine)
+
+
+def doc_of(service: ChatService, place: str) -> str:
+    return next(d["doc"] for d in service.documents() if d["place"] == place)
+
+
+def test_documents_lists_every_report(multi: ChatService) -> None:
+    documents = multi.documents()
+    assert sorted(d["place"] for d in documents) == ["上海", "北京", "浙江"]
+    first = documents[0]
+    assert set(first) == {
+        "doc", "label", "title", "place", "level", "year", "date", "speaker", "speaker_title", "chunks", "format"
+    }  # fmt: skip
+    assert all(d["year"] == 2025 and d["format"] == "docx" and d["chunks"] > 50 for d in documents)
+    assert sum(d["chunks"] for d in documents) == len(multi.engine.index.chunks)
+    assert "3 份" not in multi.describe() and "《2025年浙江省政府工作报告》" in multi.describe()
+
+
+def test_ask_with_a_place_filter_reads_that_report(multi: ChatService) -> None:
+    for place in ("浙江", "北京"):
+        result = multi.ask("2025年地区生产总值增长目标是多少？", None, 5, None, place, None)
+        assert result["mode"] == "answer" and result["found"]
+        assert result["citation"]["doc"] == doc_of(multi, place)
+        assert {p["doc"] for p in result["passages"]} == {doc_of(multi, place)}
+
+
+def test_ask_with_docs_and_year_filters(multi: ChatService) -> None:
+    result = multi.ask("2025年地区生产总值增长目标是多少？", docs=["浙江 2025"], year=2025)
+    assert result["citation"]["doc"] == doc_of(multi, "浙江")
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"place": "火星"}, "没有符合条件的报告"),
+        ({"year": 1999}, "没有符合条件的报告"),
+        ({"docs": ["nope.txt"]}, "nope"),
+    ],
+)
+def test_filters_that_match_no_report_are_refused(multi: ChatService, filters: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        multi.ask("生产总值增长多少？", **filters)
+    with pytest.raises(InputError, match=message):
+        multi.compare("生产总值增长多少？", **filters)
+
+
+def test_text_slices_are_the_cited_answers(multi: ChatService) -> None:
+    result = multi.compare("地区生产总值增长目标是多少？")
+    found = [r for r in result["rows"] if r["found"]]
+    assert len(found) >= 2
+    for r in found:
+        c = r["citation"]
+        assert multi.text(c["doc"], c["start"], c["end"]) == r["answer"]
+    doc = doc_of(multi, "浙江")
+    assert multi.text(doc) == multi.engine.document_text(doc)
+    assert multi.text("浙江 2025", 0, 4) == multi.text(doc)[:4] == multi.text(doc.rsplit(".", 1)[0], None, 4)
+
+
+def test_text_refuses_unknown_documents_and_bad_offsets(multi: ChatService) -> None:
+    with pytest.raises(InputError, match="可用的文档：.*2025年浙江省政府工作报告.docx"):
+        multi.text("nope.txt")
+    doc = doc_of(multi, "浙江")
+    size = len(multi.text(doc))
+    for start, end in ((5, 4), (0, size + 1), (-1, 3)):
+        with pytest.raises(InputError):
+            multi.text(doc, start, end)
+    assert multi.text(doc, size, size) == ""
+
+
+def test_compare_answers_every_report_quickly(multi: ChatService) -> None:
+    multi.compare("城镇新增就业目标是多少？")  # warm
+    started = time.perf_counter()
+    result = multi.compare("地区生产总值增长目标是多少？")
+    seconds = time.perf_counter() - started
+    assert result["mode"] == "compare" and len(result["rows"]) == 3
+    assert {r["place"] for r in result["rows"]} == {"北京", "上海", "浙江"}
+    assert seconds < 1.5, f"compare took {seconds:.2f} s in-process"
+
+
+def test_a_comparison_turn_renders_a_table_and_keeps_the_comparison(multi: ChatService) -> None:
+    turn = multi.turn("北京和上海的城镇新增就业目标相比", [], 5, False, None)
+    assert turn.comparison is not None and len(turn.comparison.rows) == 2
+    reply = turn.messages[-1]["content"]
+    assert '<table class="qa-ctable">' in reply and reply.count('<tbody class="qa-crow') == 2
+    assert reply.count("<mark>") == sum(r.found for r in turn.comparison.rows)
+    plain = multi.turn("2025年浙江地区生产总值增长目标是多少？", turn.messages, 5, False, None)
+    assert plain.comparison is None and "qa-ctable" not in plain.messages[-1]["content"]
+
+
+def test_the_page_selection_restricts_a_turn(multi: ChatService) -> None:
+    question = "2025年地区生产总值增长目标是多少？"
+    zhejiang = multi.turn(question, [], 5, False, [doc_of(multi, "浙江")])
+    reply = zhejiang.messages[-1]["content"]
+    assert "仅在所选报告中查找：浙江 2025" in reply and "浙江省政府工作报告" in reply
+    beijing = multi.turn(question, [], 5, False, [doc_of(multi, "北京")])
+    assert "北京市政府工作报告" in beijing.messages[-1]["content"]
+    assert "浙江省政府工作报告" not in beijing.messages[-1]["content"]
+
+
+def test_build_demo_for_several_reports(app_module: ModuleType, multi: ChatService) -> None:
+    demo = app_module.build_demo(multi)
+    config = demo.get_config_file()
+    names = {dep.get("api_name") for dep in config["dependencies"] if dep.get("api_visibility", "public") == "public"}
+    assert {"ask", "chat", "compare", "documents", "text"} <= names
+    texts = str(config["components"])
+    for text in (
+        "只问这些报告（不选 = 全部）",
+        "索引中的报告（3 份）",
+        "下载 CSV",
+        "浙江 2025",
+        "2025年浙江省政府工作报告",
+    ):
+        assert text in texts
+    examples = app_module.examples_for(multi.documents())
+    assert sum(q in texts for q in examples) == len(examples) and examples != app_module.EXAMPLES
+
+
+def test_examples_fit_the_index(app_module: ModuleType) -> None:
+    one = [{"doc": "t.txt", "label": "天津 2017", "place": "天津", "year": 2017}]
+    assert app_module.examples_for(one) == app_module.EXAMPLES
+    national = [{"doc": f"{y}.txt", "label": f"全国 {y}", "place": "全国", "year": y} for y in range(2006, 2014)]
+    assert app_module.examples_for(national)[0] == "2006年到2013年每年的国内生产总值增长目标"
+    twins = [{"doc": "a.txt", "label": "全国 2010"}, {"doc": "b.txt", "label": "全国 2010"}, {"doc": "c", "label": "x"}]
+    assert app_module.doc_choices(twins) == [
+        ("全国 2010（a.txt）", "a.txt"),
+        ("全国 2010（b.txt）", "b.txt"),
+        ("x", "c"),
+    ]
+
+
+def test_comparison_outputs_show_the_chart_and_a_csv(app_module: ModuleType, multi: ChatService) -> None:
+    turn = multi.turn("北京和上海的城镇新增就业目标相比", [], 5, False, None)
+    panel, title, chart, path = app_module.comparison_outputs(turn.comparison)
+    assert panel.visible is True and "比较：" in title
+    found = [r for r in turn.comparison.rows if r.found and r.value is not None]
+    assert sorted(chart.value["data"]) == sorted([r.place, r.value, r.answer] for r in found)
+    text = Path(path).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("place,year,report_year,found,answer") and len(text.splitlines()) == 3
+    import gradio as gr
+
+    assert app_module.comparison_outputs(None) == (gr.skip(),) * 4  # no comparison this turn: the panel stays
+
+
+def test_the_comparison_title_is_escaped(app_module: ModuleType) -> None:
+    from qa.compare import Comparison
+
+    _, title, _, _ = app_module.comparison_outputs(Comparison("q", "![x](http://example.com/a.png)<img src=x>", ()))
+    assert "![" not in title and "<img" not in title and "](http" not in title

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from app_server import RunningApp, shared_app
+from app_server import RunningApp, multi_index_dir, shared_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -80,7 +80,9 @@ class Page:
         self.requests: list[str] = []
         self.outside: list[str] = []
         self.dialogs: list[str] = []
+        self.errors: list[str] = []  # uncaught script errors on the page
         self.page.on("request", self._on_request)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("dialog", self._on_dialog)
         self.page.route("**/*", self._route)  # the network is cut: only this machine answers
         self.url = url
@@ -115,9 +117,21 @@ class Page:
         box.press("Enter")
 
 
+@pytest.fixture(scope="session")
+def multi_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RunningApp:
+    return shared_app(multi_index_dir(tmp_path_factory), request, tmp_path_factory)
+
+
 @pytest.fixture()
 def tab(browser: Any, app: RunningApp) -> Iterator[Page]:
     page = Page(browser, app.url)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture()
+def multi_tab(browser: Any, multi_app: RunningApp) -> Iterator[Page]:
+    page = Page(browser, multi_app.url)
     yield page
     page.context.close()
 
@@ -204,5 +218,102 @@ def test_api_page_lists_the_endpoints_offline(tab: Page) -> None:
     tab.page.goto(tab.url, wait_until="load")
     tab.page.locator("button.show-api").click()
     expect(tab.page.get_by_text('api_name="/ask"').first).to_be_visible()
-    expect(tab.page.get_by_text('api_name="/chat"').first).to_be_attached()
+    for name in ("/chat", "/compare", "/documents", "/text"):
+        expect(tab.page.get_by_text(f'api_name="{name}"').first).to_be_attached()
     assert tab.outside == [], f"the API page asked hosts other than this machine: {tab.outside}"
+
+
+def test_comparison_in_the_browser(multi_tab: Page, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    tab = multi_tab
+    tab.page.goto(tab.url, wait_until="load")
+    tab.type_question("北京和上海的城镇新增就业目标相比")
+    reply = tab.wait_for_replies(1)
+    table = reply.locator("table.qa-ctable")
+    expect(table).to_be_visible()
+    rows = table.locator("tr.qa-crow-main")
+    expect(rows).to_have_count(2)
+    expect(table.locator("th")).to_have_text(["地区", "年份", "答案", "置信度", "出处"])
+    answers = [a.inner_text() for a in table.locator("tr.qa-crow-main td:nth-child(3) strong").all()]
+    assert answers and all(a.strip() for a in answers)
+
+    # A row opens its passage with the answer marked; clicking it again folds it.
+    passage = table.locator("tr.qa-crow-passage").first
+    expect(passage).to_be_hidden()
+    rows.first.click()
+    expect(passage).to_be_visible()
+    expect(passage.locator("mark")).to_have_text(answers[0])
+    rows.first.click()
+    expect(passage).to_be_hidden()
+
+    # Sorting by the answer's value: largest first, then smallest first.
+    header = table.locator("th", has_text="答案")
+    header.click()
+    values = [float(v) for v in table.locator("tr.qa-crow-main td:nth-child(3) .qa-key").all_text_contents()]
+    assert values == sorted(values, reverse=True)
+    header.click()
+    values = [float(v) for v in table.locator("tr.qa-crow-main td:nth-child(3) .qa-key").all_text_contents()]
+    assert values == sorted(values)
+    expect(header).to_have_attribute("aria-sort", "ascending")
+
+    # The chart under the chat, drawn locally, and the CSV of the rows.
+    panel = tab.page.locator("#qa-compare-panel")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("比较：")
+    chart = tab.page.locator("#qa-chart")
+    expect(chart.locator("canvas, svg").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    with tab.page.expect_download() as download:
+        tab.page.locator("#qa-csv").click()
+    saved = tmp_path / "comparison.csv"
+    download.value.save_as(saved)
+    lines = saved.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("place,year,report_year,found,answer,value") and len(lines) == 3
+
+    rows.nth(1).click()  # one passage open in the screenshot
+    reply.scroll_into_view_if_needed()
+    tab.page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    assert (tmp_path / "compare.png").stat().st_size > 20_000
+    assert tab.errors == [] and tab.dialogs == []
+    assert tab.outside == [], f"the page asked hosts other than this machine: {tab.outside}"
+
+
+def test_report_selector_restricts_the_answer(multi_tab: Page, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    tab = multi_tab
+    tab.page.goto(tab.url, wait_until="load")
+    # The report panel lists the index's reports.
+    tab.page.locator("#qa-reports-panel").get_by_text("索引中的报告（3 份）").click()
+    listing = tab.page.locator("#qa-reports-table")
+    for title in ("2025年北京市政府工作报告", "2025年上海市政府工作报告", "2025年浙江省政府工作报告"):
+        expect(listing.get_by_role("gridcell", name=title, exact=True)).to_be_visible()
+
+    question = "2025年地区生产总值增长目标是多少？"
+    choose_reports(tab, ["浙江 2025"])
+    tab.type_question(question)
+    zhejiang = tab.wait_for_replies(1)
+    expect(zhejiang.locator(".qa-meta")).to_contain_text("仅在所选报告中查找：浙江 2025")
+    expect(zhejiang.locator(".qa-where")).to_contain_text("浙江")
+
+    tab.page.locator("#qa-clear").click()
+    expect(tab.replies()).to_have_count(0)
+    tab.page.locator("#qa-docs .token .token-remove").first.click()  # 浙江 2025 taken out again
+    expect(tab.page.locator("#qa-docs .token")).to_have_count(0)
+    choose_reports(tab, ["北京 2025"])
+    tab.type_question(question)
+    beijing = tab.wait_for_replies(1)
+    expect(beijing.locator(".qa-meta")).to_contain_text("仅在所选报告中查找：北京 2025")
+    expect(beijing.locator(".qa-where")).to_contain_text("北京")
+    tab.page.screenshot(path=str(tmp_path / "selector.png"), full_page=True)
+    assert tab.outside == [] and tab.errors == []
+
+
+def choose_reports(tab: Page, labels: list[str]) -> None:
+    """Pick reports in the page's multi-select (its input filters the options)."""
+    box = tab.page.locator("#qa-docs input")
+    for label in labels:
+        box.click()
+        box.fill(label)
+        tab.page.get_by_role("option", name=label).click()
+    tab.page.keyboard.press("Escape")
