@@ -134,10 +134,8 @@ def five_year_plan(text: str) -> tuple[int, int] | None:
         return None
     digits = {c: i for i, c in enumerate("零一二三四五六七八九十")}
     word = match.group(1)
-    if word.startswith("十"):
-        number = 10 + (digits[word[1]] if len(word) > 1 else 0)
-    else:
-        number = digits.get(word, 0)
+    tens = word.startswith("十")
+    number = 10 + (digits[word[1]] if len(word) > 1 else 0) if tens else digits.get(word, 0)
     if number < 6:  # the early plans did not follow one another year by year
         return None
     first = 1981 + 5 * (number - 6)

@@ -52,7 +52,8 @@ FUTURE_CUES = (
     "goal",
     "aim",
 )
-COMPLETED = re.compile(r"(?:增长|下降|增加|减少|提高|降低|达到|实现|完成|新增|突破|上涨)了|了(?:多少|几)")  # 增长了: done, a result
+# 增长了 / 建成了多少: done, so a result
+COMPLETED = re.compile(r"(?:增长|下降|增加|减少|提高|降低|达到|实现|完成|新增|突破|上涨)了|了(?:多少|几)")
 EN_PAST = re.compile(r"\b(?:was|were|did|had|grew|rose|fell|reached|achieved|created)\b")
 YEAR_RANGE = re.compile(
     r"(?<!\d)((?:19|20)\d{2})\s*年?\s*(?:到|至|—+|－|-|~|～|\bto\b|\bthrough\b)\s*((?:19|20)\d{2})(?!\d)"

@@ -175,7 +175,10 @@ def test_sections_know_their_years_and_phase() -> None:
 
 
 def test_unnumbered_headings_open_sections() -> None:
-    text = "2025年某省政府工作报告\n省长 某某\n各位代表：\n2024年工作回顾\n全省生产总值增长5%。\n2025年工作安排\n增长5%左右。\n"
+    text = (
+        "2025年某省政府工作报告\n省长 某某\n各位代表：\n2024年工作回顾\n全省生产总值增长5%。\n"
+        "2025年工作安排\n增长5%左右。\n"
+    )
     chunks, _ = chunk_documents([_doc(text, "p.txt")], years={"p.txt": 2025})
     assert _containing(chunks, "增长5%。").section[0] == "2024年工作回顾"
     assert _containing(chunks, "5%左右").phase == "plan"

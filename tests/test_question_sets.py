@@ -139,7 +139,5 @@ def test_multi_report_sets_and_tables(script: str) -> None:
 
     if not (SHARED / "corpora").is_dir():
         pytest.skip("../shared/corpora is not beside the project")
-    result = subprocess.run(
-        [sys.executable, str(DATA / script)], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    result = subprocess.run([sys.executable, str(DATA / script)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -21,6 +21,7 @@ public dev sets, and prints counts per style/type/lang.
 Usage: python tests/data/check_national_sets.py [--shared DIR]
 Exit status 0 when every check passes, 1 on errors, 2 when the source texts cannot be found.
 """
+
 import argparse
 import collections
 import csv
@@ -320,9 +321,12 @@ def main():
         ck.err("seed", "seed file does not repeat the report 8 times as expected")
 
     dev_dir = shared / "data"
+
     def dev(name):
         p = dev_dir / name
-        return [json.loads(l) for l in p.read_text(encoding="utf-8").splitlines() if l.strip()] if p.is_file() else []
+        if not p.is_file():
+            return []
+        return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     nat_path = HERE / "national_heldout.jsonl"
     seed_q_path = HERE / "seed_blind_questions.jsonl"
@@ -348,8 +352,7 @@ def main():
 
     summarize(nat_path.name, nat)
     summarize(seed_q_path.name, seed_q)
-    print(f"\n{csv_path.name}: {len(csv_rows)} rows, "
-          f"{sum(1 for r in csv_rows if not r[3])} without a stated answer")
+    print(f"\n{csv_path.name}: {len(csv_rows)} rows, {sum(1 for r in csv_rows if not r[3])} without a stated answer")
     if ck.warnings and not args.quiet:
         print(f"\n{len(ck.warnings)} warning(s):")
         for w in ck.warnings:

@@ -24,6 +24,7 @@ Rules (see ../../../shared/data/README.md for the format):
 Usage: python check_sets.py [--corpus DIR] [--dev FILE]
 Exit status 0 when everything passes, 1 otherwise. Needs python-docx.
 """
+
 import argparse
 import collections
 import csv
@@ -49,17 +50,37 @@ METRICS = {
 }
 # province short name -> (traditional spelling, English names)
 NAMES = {
-    "上海": ("上海", ["Shanghai"]), "云南": ("雲南", ["Yunnan"]),
-    "内蒙古": ("內蒙古", ["Inner Mongolia", "Nei Mongol"]), "北京": ("北京", ["Beijing"]),
-    "吉林": ("吉林", ["Jilin"]), "四川": ("四川", ["Sichuan"]), "天津": ("天津", ["Tianjin"]),
-    "宁夏": ("寧夏", ["Ningxia"]), "安徽": ("安徽", ["Anhui"]), "山东": ("山東", ["Shandong"]),
-    "山西": ("山西", ["Shanxi"]), "广东": ("廣東", ["Guangdong"]), "广西": ("廣西", ["Guangxi"]),
-    "新疆": ("新疆", ["Xinjiang"]), "江苏": ("江蘇", ["Jiangsu"]), "江西": ("江西", ["Jiangxi"]),
-    "河北": ("河北", ["Hebei"]), "河南": ("河南", ["Henan"]), "浙江": ("浙江", ["Zhejiang"]),
-    "海南": ("海南", ["Hainan"]), "湖北": ("湖北", ["Hubei"]), "湖南": ("湖南", ["Hunan"]),
-    "甘肃": ("甘肅", ["Gansu"]), "福建": ("福建", ["Fujian"]), "西藏": ("西藏", ["Tibet", "Xizang"]),
-    "贵州": ("貴州", ["Guizhou"]), "辽宁": ("遼寧", ["Liaoning"]), "重庆": ("重慶", ["Chongqing"]),
-    "陕西": ("陝西", ["Shaanxi"]), "青海": ("青海", ["Qinghai"]), "黑龙江": ("黑龍江", ["Heilongjiang"]),
+    "上海": ("上海", ["Shanghai"]),
+    "云南": ("雲南", ["Yunnan"]),
+    "内蒙古": ("內蒙古", ["Inner Mongolia", "Nei Mongol"]),
+    "北京": ("北京", ["Beijing"]),
+    "吉林": ("吉林", ["Jilin"]),
+    "四川": ("四川", ["Sichuan"]),
+    "天津": ("天津", ["Tianjin"]),
+    "宁夏": ("寧夏", ["Ningxia"]),
+    "安徽": ("安徽", ["Anhui"]),
+    "山东": ("山東", ["Shandong"]),
+    "山西": ("山西", ["Shanxi"]),
+    "广东": ("廣東", ["Guangdong"]),
+    "广西": ("廣西", ["Guangxi"]),
+    "新疆": ("新疆", ["Xinjiang"]),
+    "江苏": ("江蘇", ["Jiangsu"]),
+    "江西": ("江西", ["Jiangxi"]),
+    "河北": ("河北", ["Hebei"]),
+    "河南": ("河南", ["Henan"]),
+    "浙江": ("浙江", ["Zhejiang"]),
+    "海南": ("海南", ["Hainan"]),
+    "湖北": ("湖北", ["Hubei"]),
+    "湖南": ("湖南", ["Hunan"]),
+    "甘肃": ("甘肅", ["Gansu"]),
+    "福建": ("福建", ["Fujian"]),
+    "西藏": ("西藏", ["Tibet", "Xizang"]),
+    "贵州": ("貴州", ["Guizhou"]),
+    "辽宁": ("遼寧", ["Liaoning"]),
+    "重庆": ("重慶", ["Chongqing"]),
+    "陕西": ("陝西", ["Shaanxi"]),
+    "青海": ("青海", ["Qinghai"]),
+    "黑龙江": ("黑龍江", ["Heilongjiang"]),
 }
 TARGET_RE = re.compile(r"预期目标(建议)?(是|为)")
 
@@ -96,7 +117,7 @@ class Checker:
         i = t.find(ev)
         a = t.rfind("\n", 0, i) + 1
         b = t.find("\n", i + len(ev))
-        return t[a: len(t) if b < 0 else b]
+        return t[a : len(t) if b < 0 else b]
 
     def check_evidence(self, where, doc, ev):
         t = self.text(doc)
@@ -172,7 +193,7 @@ def check_heldout(ck, path, dev):
 
         if d.get("type") == "unanswerable":
             if ans != [] or ev != "":
-                ck.err(w, "unanswerable item must have answers [] and evidence \"\"")
+                ck.err(w, 'unanswerable item must have answers [] and evidence ""')
             if d.get("doc"):
                 ck.err(w, "unanswerable item must not have a doc")
             continue
@@ -295,8 +316,9 @@ def main():
     for k in ("style", "type", "lang"):
         print(f"  {k}:", dict(sorted(s1[k].items())))
     s2 = check_compare(ck, args.compare)
-    print("compare_provinces.csv:", s2.get("rows"), "rows; reports without a stated target:",
-          s2.get("empty_per_metric"))
+    print(
+        "compare_provinces.csv:", s2.get("rows"), "rows; reports without a stated target:", s2.get("empty_per_metric")
+    )
     for w in ck.warnings:
         print("WARNING", w)
     for e in ck.errors:
