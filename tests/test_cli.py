@@ -107,7 +107,7 @@ def test_ask_json_has_the_contract_keys(real_index_dir: Path, seed_dir: Path) ->
     text = (seed_dir / c["doc"]).read_text(encoding="utf-8")
     assert text[c["start"] : c["end"]] == "2723亿元"
     assert len(data["passages"]) == 2
-    assert set(data["passages"][0]) == {"id", "doc", "section", "text", "start", "end", "score"}
+    assert set(data["passages"][0]) == {"id", "doc", "section", "text", "start", "end", "page", "score"}
 
 
 def test_ask_text_shows_answer_citation_and_passages(real_index_dir: Path) -> None:
