@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: run test check index eval bench browser-deps clean
+.PHONY: run test check index eval bench bench-corpus browser-deps clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ eval: $(VENV)/.base
 
 bench: $(VENV)/.dev
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Build speed at corpus scale (the 31 provincial .docx) against the model's own throughput.
+bench-corpus: $(VENV)/.dev
+	$(PY) -m bench.corpus_scale
 
 browser-deps:
 	bash scripts/install-browser.sh
