@@ -26,8 +26,11 @@ UNITS = sorted(
 )
 UNIT_RE = "|".join(re.escape(u) for u in UNITS)
 NUMBER = re.compile(
-    rf"(?:近|超过|超|约|逾|不足|不到|将近|接近)?"
-    rf"(\d+(?:\.\d+)?)(多)?([十百千万亿]*)(?:({UNIT_RE}))?(左右|以上|以内|以下|多)?"
+    rf"(?:近|超过|超|约|逾|不足|不到|将近|接近|不少于|不低于|不超过|不高于|高于|低于|至少)?"
+    rf"(\d+(?:\.\d+)?)(多)?([十百千万亿]*)(?:({UNIT_RE}))?"
+    # the other end of a range: 6%－6.5%, 5.0%—5.5%, 8%至10%, 5到7元
+    rf"(?:\s*(?:—{{1,2}}|－|-|~|～|至|到)\s*\d+(?:\.\d+)?[十百千万亿]*(?:{UNIT_RE})?)?"
+    rf"(左右|以上|以内|以下|多)?"
 )
 DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}年(?:底|末|初|内)")
 YEAR_SPAN = re.compile(r"(?:19|20)\d{2}年")
@@ -62,6 +65,8 @@ def number_spans(text: str) -> list[tuple[int, int, str]]:
 
     >>> [text[a:b] for text in ["压减炼钢产能180万吨，增长7%以上，2017年"] for a, b, _ in number_spans(text)]
     ['180万吨', '7%以上']
+    >>> [text[a:b] for text in ["增长5.0%—5.5%，就业不少于26万人，提高5到7元"] for a, b, _ in number_spans(text)]
+    ['5.0%—5.5%', '不少于26万人', '5到7元']
     """
     spans = []
     for match in NUMBER.finditer(text):
@@ -69,6 +74,8 @@ def number_spans(text: str) -> list[tuple[int, int, str]]:
         unit = (magnitude or "") + (unit or "")
         if unit == "年" or (not unit and len(value) == 4 and text[match.end() : match.end() + 1] in "年-"):
             continue  # a year, not a quantity
+        if not unit and re.fullmatch(r"(?:19|20)\d{2}", value) and "年" in text[match.start() : match.end() + 1]:
+            continue  # a span of years (2016—2020年)
         if match.start() > 0 and text[match.start() - 1] in "第":
             continue
         spans.append((match.start(), match.end(), unit or ""))
