@@ -260,3 +260,30 @@ def test_metadata_sidecar_overrides_and_its_change_makes_the_index_stale(tmp_pat
     assert stale_reasons(tmp_path / "index") == []
     (tmp_path / "metadata.csv").write_text("file,place,year\nr.txt,宁波,2025\n", encoding="utf-8")
     assert any("metadata.csv" in reason for reason in stale_reasons(tmp_path / "index"))
+
+
+@pytest.mark.parametrize(
+    ("metric", "question"),
+    [
+        ("gdp_growth_target_2025", "各省2025年地区生产总值增长目标分别是多少？"),
+        ("fixed_asset_investment_target_2025", "各省2025年固定资产投资增长目标分别是多少？"),
+        ("urban_jobs_target_2025", "各省2025年城镇新增就业目标分别是多少？"),
+        ("cpi_target_2025", "各省2025年居民消费价格涨幅目标是多少？"),
+    ],
+)
+def test_compare_matches_the_hand_built_tables(all_provinces: Engine, metric: str, question: str) -> None:
+    """Each report's verbatim figure from its own report, or not found where it states none (29 of 31 at least)."""
+    from qa.evaluate import normalize_answer
+
+    gold = _compare_gold(metric)
+    comparison = all_provinces.compare(question)
+    assert len(comparison.rows) == 31
+    right = []
+    for row in comparison.rows:
+        want = gold[row.place]
+        ok = (not row.found) if not want else row.found and normalize_answer(row.answer) == normalize_answer(want)
+        right.append(ok)
+        if row.found:
+            assert all_provinces.document_text(row.doc)[row.citation.start : row.citation.end] == row.answer
+    misses = [(r.place, r.answer, gold[r.place]) for r, ok in zip(comparison.rows, right, strict=True) if not ok]
+    assert sum(right) >= 29, misses
