@@ -258,28 +258,10 @@ def compare_command(
 
 def write_csv(comparison: Any, path: str) -> None:
     """The rows of a comparison as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
-    import csv
+    from qa.compare import comparison_csv
 
-    fields = [
-        "place",
-        "year",
-        "report_year",
-        "found",
-        "answer",
-        "value",
-        "confidence",
-        "doc",
-        "section",
-        "start",
-        "end",
-    ]
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        for row in comparison.rows:
-            data = row.to_dict()
-            citation = data.pop("citation")
-            writer.writerow({k: data.get(k, "") for k in fields[:7]} | {k: citation[k] for k in fields[7:]})
+        handle.write(comparison_csv(comparison))
 
 
 @cli.command(name="eval")

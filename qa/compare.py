@@ -10,6 +10,8 @@ from the report that reviews Y (the next year's).
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +38,59 @@ YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:到|至|—+|－|-|~|～|
 FILLER = re.compile(r"分别|各自|分别是|都|相比(?:较)?|对比|比较|之间|情况")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 RANGE = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*(?:—+|－|-|~|～|至|到)\s*(\d+(?:\.\d+)?)")
+
+
+NOT_FOUND = "未找到"
+CSV_FIELDS = (
+    "place",
+    "year",
+    "report_year",
+    "found",
+    "answer",
+    "value",
+    "confidence",
+    "doc",
+    "title",
+    "section",
+    "start",
+    "end",
+    "page",
+    "reason",
+)
+
+
+def comparison_csv(comparison: Comparison) -> str:
+    """The comparison's rows as CSV (one line per report; citation fields flattened)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in comparison.rows:
+        c = row.citation
+        values = {
+            "place": row.place,
+            "year": row.year or "",
+            "report_year": row.report_year or "",
+            "found": "true" if row.found else "false",
+            "answer": row.answer if row.found else NOT_FOUND,
+            "value": "" if row.value is None else f"{row.value:g}",
+            "confidence": f"{row.confidence:.4f}",
+            "doc": row.doc,
+            "title": row.title,
+            "section": c.section,
+            "start": c.start if row.found else "",
+            "end": c.end if row.found else "",
+            "page": c.page or "",
+            "reason": row.reason,
+        }
+        writer.writerow([_csv_safe(values[name]) for name in CSV_FIELDS])
+    return out.getvalue()
+
+
+def _csv_safe(value: object) -> object:
+    """A cell that spreadsheets will not run as a formula (=, +, -, @ at the start of text)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
 
 
 def parse_value(answer: str) -> float | None:

@@ -8,12 +8,11 @@ Markdown+HTML chat renderer. The output is one line (no newlines), so Markdown n
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from qa.compare import NOT_FOUND, comparison_csv  # noqa: F401  (the page's CSV download)
 from qa.types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -243,23 +242,6 @@ def render_notice(message: str, preview: str = "") -> str:
 # -- comparisons ------------------------------------------------------------------------
 
 PASSAGE_CONTEXT = 100  # characters either side of a compared answer shown in its passage
-NOT_FOUND = "未找到"
-CSV_FIELDS = (
-    "place",
-    "year",
-    "report_year",
-    "found",
-    "answer",
-    "value",
-    "confidence",
-    "doc",
-    "title",
-    "section",
-    "start",
-    "end",
-    "page",
-    "reason",
-)
 
 
 def passage_window(text: str, start: int, end: int, context: int = PASSAGE_CONTEXT) -> str:
@@ -361,40 +343,6 @@ def render_comparison(comparison: Comparison, text_of: Callable[[str], str], not
     )
     parts.append("</div>")
     return "".join(parts)
-
-
-def comparison_csv(comparison: Comparison) -> str:
-    """The comparison's rows as CSV (one line per report; citation fields flattened)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
-    for row in comparison.rows:
-        c = row.citation
-        values = {
-            "place": row.place,
-            "year": row.year or "",
-            "report_year": row.report_year or "",
-            "found": "true" if row.found else "false",
-            "answer": row.answer if row.found else NOT_FOUND,
-            "value": "" if row.value is None else f"{row.value:g}",
-            "confidence": f"{row.confidence:.4f}",
-            "doc": row.doc,
-            "title": row.title,
-            "section": c.section,
-            "start": c.start if row.found else "",
-            "end": c.end if row.found else "",
-            "page": c.page or "",
-            "reason": row.reason,
-        }
-        writer.writerow([_csv_safe(values[name]) for name in CSV_FIELDS])
-    return out.getvalue()
-
-
-def _csv_safe(value: object) -> object:
-    """A cell that spreadsheets will not run as a formula (=, +, -, @ at the start of text)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def chart_rows(comparison: Comparison) -> list[dict[str, object]]:
