@@ -140,7 +140,8 @@ def test_cli_ask_on_the_minilm_index(st_index_dir: Path, no_network: None) -> No
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["passages"] and set(data) == {"question", "found", "answer", "confidence", "citation", "passages", "reason", "mode"}
+    keys = {"question", "found", "answer", "confidence", "citation", "passages", "reason", "mode"}
+    assert data["passages"] and set(data) == keys
 
 
 def test_rebuild_with_the_same_folder_reuses_every_vector(
