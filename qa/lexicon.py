@@ -12,7 +12,7 @@ import re
 
 # Each group: terms that mean the same in a government report.
 ZH_EQUIVALENTS: tuple[tuple[str, ...], ...] = (
-    ("gdp", "生产总值", "地区生产总值", "国内生产总值", "经济总量"),
+    ("gdp", "生产总值", "地区生产总值", "国内生产总值", "经济总量", "经济增长"),
     ("cpi", "居民消费价格", "物价"),
     ("ppi", "工业生产者出厂价格"),
     ("社零", "社会消费品零售总额", "消费品零售总额"),
@@ -311,7 +311,7 @@ def equivalents(term: str) -> tuple[str, ...]:
     """Other report words for a term, from the groups above.
 
     >>> equivalents("gdp")
-    ('生产总值', '地区生产总值', '国内生产总值', '经济总量')
+    ('生产总值', '地区生产总值', '国内生产总值', '经济总量', '经济增长')
     """
     for group in ZH_EQUIVALENTS:
         if term in group:
