@@ -69,20 +69,28 @@ def describe(documents: Iterable[DocInfo], limit: int = 12) -> str:
     >>> docs = [DocInfo(f"{y}.txt", "", "txt", ReportMeta("", "全国", "national", y, "", "", "")) for y in (2006, 2007)]
     >>> describe(docs)
     '全国 2006–2007'
+    >>> describe([DocInfo(f"{p}.txt", "", "txt", ReportMeta("", p, "province", 2025, "", "", "")) for p in "甲乙丙丁"])
+    '2025年 甲、乙、丙、丁'
     """
+    documents = list(documents)
+    years = {doc.meta.year for doc in documents}
+    if len(documents) > 3 and len(years) == 1 and None not in years:  # one year's reports of many places
+        places = [doc.meta.place or doc.path for doc in documents]
+        more = f" …（共{len(places)}份）" if len(places) > limit else ""
+        return f"{years.pop()}年 " + "、".join(places[:limit]) + more
     by_place: dict[str, list[int]] = {}
     for doc in documents:
         by_place.setdefault(doc.meta.place or doc.path, []).append(doc.meta.year or 0)
     parts = []
-    for place, years in by_place.items():
-        known = sorted(y for y in years if y)
+    for place, held in by_place.items():
+        known = sorted(y for y in held if y)
         if not known:
             parts.append(place)
         elif len(known) >= 2 and known == list(range(known[0], known[-1] + 1)):
             parts.append(f"{place} {known[0]}–{known[-1]}")
         else:
             parts.append(f"{place} " + "/".join(map(str, known)))
-    more = f" … ({len(parts)} places)" if len(parts) > limit else ""
+    more = f" …（共{len(parts)}个地区）" if len(parts) > limit else ""
     return "、".join(parts[:limit]) + more
 
 
