@@ -281,7 +281,7 @@ def chunk_document(
             suffix = f".{part}" if len(spans) > 1 else ""
             chunk_id = f"{prefix or doc.name}:{secnum}:p{number}{suffix}"
             positions.append(len(out))
-            page = doc.page_at(a) if hasattr(doc, "page_at") else None
+            page = doc.page_at(a)
             first, last, chunk_phase = period_from, period, phase
             if h1 and not is_heading:
                 low, high = (period_from, period) if period_from and period else (1949, 2100)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from qa.dialogue import is_followup, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
-from qa.metadata import place_aliases
+from qa.metadata import find_places, place_aliases
 from qa.query import Question, analyse, is_listing, report_years
 from qa.reader import (
     DATE,
@@ -42,7 +42,6 @@ from qa.scope import (
     describe,
     filter_reports,
     no_report,
-    question_places,
     range_coverage,
 )
 from qa.text import normalize
@@ -70,7 +69,6 @@ def report_fact(norm: str) -> str:
     ('speaker', 'date')
     >>> report_fact("生产总值增长多少")
     ''
-
     """
     if "报告" not in norm and "report" not in norm:
         return ""
@@ -179,13 +177,10 @@ class Engine:
 
     def _report_year(self, text: str, docs: Sequence[str]) -> int | None:
         """The year 今年/去年 are read against: the latest report of the places the question names."""
-        named = set(question_places(normalize(text)))
-        years = [
-            self.index.documents[d].meta.year
-            for d in docs
-            if self.index.documents[d].meta.year and (not named or self.index.documents[d].meta.place in named)
-        ]
-        return max(years) if years else self.report_year  # type: ignore[type-var]
+        named = set(find_places(normalize(text)))
+        metas = [self.index.documents[d].meta for d in docs]
+        years = [m.year for m in metas if m.year is not None and (not named or m.place in named)]
+        return max(years) if years else self.report_year
 
     def analyse(
         self, question: str, history: Sequence[Any] | None = None, docs: Sequence[str] | None = None

@@ -216,11 +216,11 @@ def document_infos(documents: Sequence[Document], sources: Sequence[str | Path])
             DocInfo(
                 doc.path,
                 doc.sha256,
-                getattr(doc, "format", "txt"),
+                doc.format,
                 meta,
                 doc.text,
-                tuple(getattr(doc, "page_starts", ())),
-                tuple(getattr(doc, "copies", ())),
+                doc.page_starts,
+                doc.copies,
             )
         )
     return infos

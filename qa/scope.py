@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index import DocInfo, Index
-from qa.metadata import find_places, place_aliases
+from qa.metadata import place_aliases
 from qa.types import Chunk
 
 
@@ -118,11 +118,6 @@ def filter_reports(
             f"没有符合条件的报告 (no report matches {asked}; the index holds: {describe(index.documents.values())})"
         )
     return tuple(d.path for d in docs)
-
-
-def question_places(text: str) -> tuple[str, ...]:
-    """Places a (normalised) question names, canonical (浙江省 → 浙江)."""
-    return find_places(text)
 
 
 def choose(

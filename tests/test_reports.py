@@ -25,22 +25,24 @@ NATIONAL = (2009, 2010, 2011, 2013)
 pytestmark = pytest.mark.skipif(not CORPORA.is_dir(), reason="../shared/corpora is not beside the project")
 
 
-@pytest.fixture(scope="module")
-def provinces(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    folder = tmp_path_factory.mktemp("prov")
-    for name in PROVINCES:
-        shutil.copy(CORPORA / "provinces-2025" / f"2025年{name}政府工作报告.docx", folder)
+def _engine_over(folder: Path, files: list[Path]) -> Engine:
+    """An index (hash embedder) over copies of ``files`` in ``folder``."""
+    for file in files:
+        shutil.copy(file, folder)
     build_index([folder], folder / "index", model_id="fake:hash-64")
     return Engine.load(folder / "index")
+
+
+@pytest.fixture(scope="module")
+def provinces(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    files = [CORPORA / "provinces-2025" / f"2025年{name}政府工作报告.docx" for name in PROVINCES]
+    return _engine_over(tmp_path_factory.mktemp("prov"), files)
 
 
 @pytest.fixture(scope="module")
 def national(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    folder = tmp_path_factory.mktemp("nat")
-    for year in NATIONAL:
-        shutil.copy(CORPORA / "national-2006-2013" / f"{year}年国务院政府工作报告.txt", folder)
-    build_index([folder], folder / "index", model_id="fake:hash-64")
-    return Engine.load(folder / "index")
+    files = [CORPORA / "national-2006-2013" / f"{year}年国务院政府工作报告.txt" for year in NATIONAL]
+    return _engine_over(tmp_path_factory.mktemp("nat"), files)
 
 
 def _doc(answer_doc: str) -> str:
