@@ -25,12 +25,13 @@ UNITS = sorted(
     reverse=True,
 )
 UNIT_RE = "|".join(re.escape(u) for u in UNITS)
+# multipliers after the digits; 千 before 瓦/克/米 starts the unit (935亿千瓦时), it does not multiply
+MAGNITUDE = r"(?:[十百万亿]|千(?![瓦克米]))*"
 NUMBER = re.compile(
     rf"(?:近|超过|超|约|逾|不足|不到|将近|接近|不少于|不低于|不超过|不高于|高于|低于|至少)?"
-    # 千 before 瓦/克/米 starts the unit (935亿千瓦时), it does not multiply
-    rf"(\d+(?:\.\d+)?)(多)?((?:[十百万亿]|千(?![瓦克米]))*)(?:({UNIT_RE}))?"
+    rf"(\d+(?:\.\d+)?)(多)?({MAGNITUDE})(?:({UNIT_RE}))?"
     # the other end of a range: 6%－6.5%, 5.0%—5.5%, 8%至10%, 5到7元
-    rf"(?:\s*(?:—{{1,2}}|－|-|~|～|至|到)\s*\d+(?:\.\d+)?[十百千万亿]*(?:{UNIT_RE})?)?"
+    rf"(?:\s*(?:—{{1,2}}|－|-|~|～|至|到)\s*\d+(?:\.\d+)?{MAGNITUDE}(?:{UNIT_RE})?)?"
     rf"(左右|以上|以内|以下|多)?"
 )
 DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}年(?:底|末|初|内)")
@@ -68,8 +69,8 @@ def number_spans(text: str) -> list[tuple[int, int, str]]:
     ['180万吨', '7%以上']
     >>> [text[a:b] for text in ["增长5.0%—5.5%，就业不少于26万人，提高5到7元"] for a, b, _ in number_spans(text)]
     ['5.0%—5.5%', '不少于26万人', '5到7元']
-    >>> [text[a:b] for text in ["外送电量935亿千瓦时，装机1200万千瓦，3千米"] for a, b, _ in number_spans(text)]
-    ['935亿千瓦时', '1200万千瓦', '3千米']
+    >>> [text[a:b] for text in ["送电935亿千瓦时，装机1200万千瓦，3千米，5—6千瓦时"] for a, b, _ in number_spans(text)]
+    ['935亿千瓦时', '1200万千瓦', '3千米', '5—6千瓦时']
     """
     spans = []
     for match in NUMBER.finditer(text):
