@@ -438,7 +438,7 @@ class Engine:
             if inner >= 1:
                 spans.append(Span(a + 1, b - 1, "quote", 1.2 * s + 2 * bonus, s, 0.2 + 2 * bonus))
         if wanted_items or is_listing(q.wh) or re.search(r"\b(?:which|what) (?:two|three|four|five)\b", q.norm):
-            for a, b, count in enumerations(text):
+            for a, b, count in enumerations(text, q.norm):
                 s = sup(a, b)
                 if wanted_items and count == wanted_items:
                     s = max(s, 0.8 * coverage)

@@ -325,7 +325,7 @@ def head_noun_spans(text: str, question: Question, head: str = "") -> list[tuple
     return out
 
 
-def enumerations(text: str) -> list[tuple[int, int, int]]:
+def enumerations(text: str, question: str = "") -> list[tuple[int, int, int]]:
     """Lists of items joined by 、 (and a final 和/及) inside a clause: (start, end, item count).
 
     The first item loses leading verbs and adverbs when it is longer than its siblings; the
@@ -341,12 +341,16 @@ def enumerations(text: str) -> list[tuple[int, int, int]]:
         parts = body.split("、")
         if len(parts) < 2:
             continue
-        tail = re.split(r"(?<=.)[“”「」《（(]", parts[-1], maxsplit=1)[0]
+        # 等 closes a list (…未来能源等20个未来产业 → …未来能源)
+        tail = re.split(r"(?<=.)(?:[“”「」《（(]|等)", parts[-1], maxsplit=1)[0]
         last = re.split(r"(?:以及|和|及|与)", tail, maxsplit=1)
         middle = parts[1:-1] + last[:-1]
+        ended = _last_item(last[-1], [parts[0], *middle])
+        tail, last[-1] = tail[: len(tail) - len(last[-1]) + len(ended)], ended
         # the outer items are trimmed to the size of the others (切实增强政治意识 → 政治意识)
         width = max(map(len, middle)) if len(middle) >= 2 else max(map(len, [*middle, last[-1]])) + 1
-        first = _trim_edge(parts[0], width, leading=True)
+        first = _lead_verb_dropped(parts[0], [*middle, last[-1]], question)
+        first = _trim_edge(first, width, leading=True)
         if len(middle) < 2:
             width = max(map(len, [*middle, first])) + 1
         tail_keep = _trim_edge(tail, width + len(tail) - len(last[-1]), leading=False)
@@ -355,6 +359,54 @@ def enumerations(text: str) -> list[tuple[int, int, int]]:
         if end - start >= 4:
             out.append((start, end, len(parts) - 1 + len(last)))
     return out
+
+
+def _last_item(item: str, others: list[str]) -> str:
+    """The last item without the sentence that goes on after it: cut before a verb or adverb
+    where that leaves an item about as long as the others.
+
+    >>> _last_item("乾陵获评国家5A级旅游景区", ["乾坤湾"]), _last_item("责任制保障", ["网格化管理", "社会化服务"])
+    ('乾陵', '责任制保障')
+    """
+    from qa.query import _posseg
+
+    lengths = [len(o) for o in others if o]
+    if not lengths or len(item) <= max(lengths) + 1:
+        return item
+    kept = ""
+    for n, pair in enumerate(_posseg().lcut(item)):
+        if n and pair.flag.startswith(("v", "d")) and min(lengths) - 1 <= len(kept) <= max(lengths) + 1:
+            return kept
+        kept += pair.word
+    return item
+
+
+def _lead_verb_dropped(first: str, others: list[str], question: str = "") -> str:
+    """The first item without the words that introduce the list: verbs, adverbs, prepositions
+    (by part of speech) and words of the question itself (the question names the topic, the
+    answer is what it does not say), unless the other items start the same way (防止…、防止…).
+
+    >>> _lead_verb_dropped("一是认真实施汽车", ["钢铁", "造船"])
+    '汽车'
+    >>> _lead_verb_dropped("重点培育人形机器人", ["商业航天", "生物制造"], "北京要重点培育哪些未来产业")
+    '人形机器人'
+    >>> _lead_verb_dropped("防止经济过热", ["防止价格上涨"], "哪两个“防止”")
+    '防止经济过热'
+    """
+    from qa.query import _posseg
+
+    leads = [_posseg().lcut(item)[0] for item in others if item]
+    words = _posseg().lcut(first)
+    while len(words) > 1:
+        word, flag = words[0].word, words[0].flag
+        if any(w.word == word for w in leads):
+            break
+        by_tag = flag.startswith(("v", "p", "c", "ad", "m", "r")) and not any(w.flag[:1] == flag[:1] for w in leads)
+        in_question = word in question
+        if not (by_tag or in_question):
+            break
+        words = words[1:]
+    return "".join(w.word for w in words)
 
 
 LEADING_DROP = ("v", "d", "p", "c", "u", "r", "ad", "x", "l", "i")  # dropped only while over width
