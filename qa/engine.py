@@ -20,6 +20,7 @@ from qa.reader import (
     DATE,
     YEAR_SPAN,
     Span,
+    bare,
     book_titles,
     clause_bounds,
     cloze_spans,
@@ -395,7 +396,10 @@ class Engine:
             return value
 
         if q.kind in ("number", "other"):
+            states_bound = re.search(r"低于|高于|不少于|不超过|超过|以上|以下|以内|至少|最少|最多", q.norm)
             for a, b, unit in number_spans(norm):  # normalised: full-width ７.５％ reads as 7.5%
+                if states_bound:  # 不能低于多少 → 18亿亩, not 不少于18亿亩
+                    a, b = bare(norm, a, b)
                 s = sup(a, b)
                 fit = unit_fit(unit, q.unit_hint)
                 cue = cue_fit(norm, a, f"{q.norm} {q.context} {' '.join(q.terms)}", b)

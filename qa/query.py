@@ -105,7 +105,7 @@ def expand_colloquial(norm: str) -> str:
     return SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", norm)
 
 
-COUNTERS = "人户家套辆所个项座条台名位辆张间次批件处"
+COUNTERS = "人户家套辆所个项座条台名位辆张间次批件处头只枚块对群株棵岁年"
 EN_UNITS = (
     ("dollars", "美元"),
     ("usd", "美元"),

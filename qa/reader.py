@@ -20,6 +20,7 @@ UNITS = sorted(
     万套 套 万辆 辆 所 个 项 座 条 台 名 位 张 间 次 批 件 处 万平方米 平方米 平方公里 万亩 亩 公里 千米 米 万千瓦 千瓦
     立方米 万立方米 吨标准煤 小时 天 年 岁 元/月 元/人 微克/立方米 微克 毫克 千克 公斤 兆瓦 千瓦时 万千瓦时 亿千瓦时
     公顷 万公顷 斤 万斤 个月 周 分钟 秒 层 栋 所学校 家医院 个村 个社区 座城市 种 款 部 篇 本 台套 艘 架 列 班 趟
+    头 只 枚 块 对 群 株 棵 匹 金 银 铜 标箱 届
     """.split(),
     key=len,
     reverse=True,
@@ -27,13 +28,18 @@ UNITS = sorted(
 UNIT_RE = "|".join(re.escape(u) for u in UNITS)
 # multipliers after the digits; 千 before 瓦/克/米 starts the unit (935亿千瓦时), it does not multiply
 MAGNITUDE = r"(?:[十百万亿]|千(?![瓦克米]))*"
+QUALIFIER = "近|超过|超|约|逾|不足|不到|将近|接近|不少于|不低于|不超过|不高于|高于|低于|至少"
+BOUND = "以上|以内|以下"
+# a unit: a listed one, a compound of two (微克每立方米, 元/月) or a Latin one (20万P, 15EFlops)
+UNIT = rf"(?:{UNIT_RE})(?:(?:/|每)(?:{UNIT_RE}))?|[A-Za-z]+(?![A-Za-z])"
 NUMBER = re.compile(
-    rf"(?:近|超过|超|约|逾|不足|不到|将近|接近|不少于|不低于|不超过|不高于|高于|低于|至少)?"
-    rf"(\d+(?:\.\d+)?)(多)?({MAGNITUDE})(?:({UNIT_RE}))?"
+    rf"(?:{QUALIFIER})?"
+    rf"(\d+(?:\.\d+)?(?:∶\d+(?:\.\d+)?)?)(多)?({MAGNITUDE})({UNIT})?"
     # the other end of a range: 6%－6.5%, 5.0%—5.5%, 8%至10%, 5到7元
-    rf"(?:\s*(?:—{{1,2}}|－|-|~|～|至|到)\s*\d+(?:\.\d+)?{MAGNITUDE}(?:{UNIT_RE})?)?"
-    rf"(左右|以上|以内|以下|多)?"
+    rf"(?:\s*(?:—{{1,2}}|－|-|~|～|至|到)\s*\d+(?:\.\d+)?{MAGNITUDE}(?:{UNIT})?)?"
+    rf"(左右|{BOUND}|多)?"
 )
+YEAR_VALUE = re.compile(r"(?:1[89]|20)\d{2}")
 DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}年(?:底|末|初|内)")
 YEAR_SPAN = re.compile(r"(?:19|20)\d{2}年")
 CLAUSE_END = "，,;；。！？!?：:"
@@ -71,19 +77,46 @@ def number_spans(text: str) -> list[tuple[int, int, str]]:
     ['5.0%—5.5%', '不少于26万人', '5到7元']
     >>> [text[a:b] for text in ["送电935亿千瓦时，装机1200万千瓦，3千米，5—6千瓦时"] for a, b, _ in number_spans(text)]
     ['935亿千瓦时', '1200万千瓦', '3千米', '5—6千瓦时']
+
+    Durations are quantities, years are not; quantities written back to back make one more
+    span (7群42只, 4金1银1铜), and units may be compound or Latin:
+
+    >>> t = "连续44年，2024年，7群42只，35微克每立方米，20万P，2.04∶1"
+    >>> [t[a:b] for a, b, _ in number_spans(t)]
+    ['44年', '7群', '42只', '7群42只', '35微克每立方米', '20万P', '2.04∶1']
     """
-    spans = []
+    spans: list[tuple[int, int, str]] = []
+    chain_start, chain_end = -1, -1  # quantities written back to back
     for match in NUMBER.finditer(text):
         value, _, magnitude, unit, _ = match.groups()
         unit = (magnitude or "") + (unit or "")
-        if unit == "年" or (not unit and len(value) == 4 and text[match.end() : match.end() + 1] in "年-"):
+        if YEAR_VALUE.fullmatch(value) and (unit == "年" or text[match.end() : match.end() + 1] in "年-—"):
             continue  # a year, not a quantity
-        if not unit and re.fullmatch(r"(?:19|20)\d{2}", value) and "年" in text[match.start() : match.end() + 1]:
+        if not unit and YEAR_VALUE.fullmatch(value) and "年" in text[match.start() : match.end() + 1]:
             continue  # a span of years (2016—2020年)
         if match.start() > 0 and text[match.start() - 1] in "第":
             continue
         spans.append((match.start(), match.end(), unit or ""))
+        if not unit or unit.isascii():
+            chain_start = chain_end = -1
+        elif chain_end == match.start():
+            spans.append((chain_start, match.end(), unit))
+            chain_end = match.end()
+        else:
+            chain_start, chain_end = match.start(), match.end()
     return spans
+
+
+def bare(text: str, start: int, end: int) -> tuple[int, int]:
+    """A figure without its bound (不低于8880万亩 → 8880万亩), for questions that state the bound.
+
+    >>> t = "不低于8880万亩"; a, b = bare(t, 0, len(t)); t[a:b]
+    '8880万亩'
+    """
+    head = re.match(QUALIFIER, text[start:end])
+    start += len(head.group()) if head else 0
+    tail = re.search(rf"(?:{BOUND})$", text[start:end])
+    return start, end - (len(tail.group()) if tail else 0)
 
 
 UNIT_EQUIVALENTS = {
@@ -93,6 +126,8 @@ UNIT_EQUIVALENTS = {
     "户": ("户", "家"),
     "个": ("个", "家", "所", "项", "座", "处"),
     "台": ("台", "辆", "套"),
+    "块": ("块", "枚", "金"),  # medals: 几块金牌 → 8金, 62枚
+    "枚": ("枚", "块", "金"),
 }
 
 
