@@ -202,7 +202,7 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
         return "date", "年"
     if re.search(r"什么时候|何时|哪一?天|几月|几号|日期", norm):
         return "date", ""
-    counter = re.search(rf"(?:多少|几)(?:万|亿)?(人次|吨|元|平方米|公里|亩|标准箱|微克|千瓦|[{COUNTERS}])", norm)
+    counter = re.search(rf"(?:多少|(?<!哪)几)(?:万|亿)?(人次|吨|元|平方米|公里|亩|标准箱|微克|千瓦|[{COUNTERS}])", norm)
     if counter:
         return "number", counter.group(1)
     if re.search(r"增长|增速|增幅|涨幅|比重|比例|占比|百分|率|降低|下降|提高了?多少", norm) and re.search(
@@ -211,7 +211,7 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
         return "number", "%"
     if re.search(r"占.{0,8}多少", norm):
         return "number", "%"
-    if re.search(r"多少|几[个项家所]?|多大|多高|多长", norm):
+    if re.search(r"多少|(?<!哪)几[个项家所]?|多大|多高|多长", norm):  # 哪几个 asks for a list
         return "number", ""
     if WH.search(norm):
         return "slot", ""

@@ -410,7 +410,7 @@ def _last_item(item: str, others: list[str]) -> str:
         return item
     kept = ""
     for n, pair in enumerate(_posseg().lcut(item)):
-        if n and pair.flag.startswith(("v", "d")) and min(lengths) - 1 <= len(kept) <= max(lengths) + 1:
+        if n and pair.flag.startswith(("v", "d", "m")) and min(lengths) - 1 <= len(kept) <= max(lengths) + 1:
             return kept
         kept += pair.word
     return item
