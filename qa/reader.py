@@ -291,12 +291,13 @@ def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
             strength = min(len(left), 4) / 4
             if not rights:
                 if 0 < stop - a <= 15:
-                    out.append((a, stop, strength))
+                    out.extend(_named((a, _open_end(norm, a, stop, head, question.terms), strength), norm, left))
                 continue
             for right in rights:
                 b = norm.find(right, a, stop)
                 if b > a:
-                    out.append((a, _with_head(norm, b, head, stop), strength + min(len(right), 4) / 4))
+                    fill = (a, _with_head(norm, b, head, stop), strength + min(len(right), 4) / 4)
+                    out.extend(_named(fill, norm, left))
                     break
     if not out and question.left and rights and not head:
         for right in rights:  # right context only: the fill starts at its clause
@@ -309,6 +310,40 @@ def cloze_spans(text: str, question: Question) -> list[tuple[int, int, float]]:
             if out:
                 break
     return out
+
+
+def _open_end(norm: str, a: int, stop: int, head: str, terms: tuple[str, ...]) -> int:
+    """End of a fill that no question word closes: through the asked-for noun when it comes
+    (哪座桥 → 花江峡谷大桥, not …大桥桥旅融合景区), else before the question's own words
+    (二冬汤颗粒获批上市 → 二冬汤颗粒 when the question says 获批上市), else at ``stop``.
+
+    >>> _open_end("花江峡谷大桥桥旅融合景区", 0, 12, "桥", ()), _open_end("二冬汤颗粒获批上市", 0, 9, "", ("获批",))
+    (6, 5)
+    """
+    at = norm.find(head, a + 1, stop) if head else -1
+    if at >= 0:
+        return at + len(head)
+    cuts = [norm.find(t, a + 1, stop) for t in terms if len(t) >= 2]
+    return min((c for c in cuts if c > a), default=stop)
+
+
+def _named(fill: tuple[int, int, float], norm: str, left: str) -> list[tuple[int, int, float]]:
+    """A fill, and when the question's left word is part of a longer name the fill ends
+    (宁夏哪家工厂 → 蒙牛宁夏全数智化工厂, 贵州哪家企业 → 贵州轮胎), that whole name too."""
+    from qa.query import _posseg
+
+    a, b, strength = fill
+    anchor = a - len(left)
+    clause = clause_bounds(norm, anchor)[0]
+    words = _posseg().lcut(norm[clause:anchor])
+    keep = 0
+    for word, flag in reversed(words):
+        if flag.startswith(("v", "p", "c", "u", "d", "r", "x", "m")) or word in "的和与及":
+            break
+        keep += len(word)
+    if not _posseg().lcut(left)[-1].flag.startswith("ns") or not (keep or anchor == clause):
+        return [fill]
+    return [fill, (anchor - keep, b, strength + 0.25)]
 
 
 def _with_head(norm: str, b: int, head: str, stop: int) -> int:
@@ -329,7 +364,7 @@ def noun_head(right: str) -> str:
 
     head = ""
     for word, flag in _posseg().lcut(re.sub(r"[“”\"「」？?。!！\s]", "", right)):
-        if flag.startswith(("n", "vn")) and not flag.startswith("nr"):
+        if flag.startswith(("n", "vn", "zg")) and not flag.startswith("nr"):  # jieba tags 村 zg
             head = word
         elif not flag.startswith(("a", "b", "m", "q", "eng")):
             break  # adjectives and numbers may stand inside the noun run (大数据试验区)
