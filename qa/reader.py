@@ -240,6 +240,9 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
     >>> s = "坚持“安全第一、预防为主”的方针"; a, b = trim(s, 2, 13); s[a:b]
     '安全第一、预防为主'
     """
+    if "、" in text[start:end]:  # 等 closes a list: 氢能、新型电池等新兴产业 → 氢能、新型电池
+        closing = text.find("等", text.rfind("、", start, end), end)
+        end = closing if closing > 0 else end
     while start < end and (text[start] in " \u3000，、" or text[start] in QUOTES):
         start += 1
     while end > start and (text[end - 1] in " \u3000，、的了" or text[end - 1] in QUOTES):
