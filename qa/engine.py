@@ -29,6 +29,7 @@ from qa.reader import (
     enumerations,
     head_noun_spans,
     number_spans,
+    ordinal_spans,
     quoted_spans,
     support,
     trim,
@@ -411,6 +412,9 @@ class Engine:
                 spans.append(Span(m.start(), m.end(), "date", 1.2 * s, s))
         else:
             spans.extend(self._slot_candidates(q, text, norm, sup, coverage))
+        for a, b in ordinal_spans(norm, q.norm):  # 第几届 / 哪一届
+            s = sup(a, b)
+            spans.append(Span(a, b, "ordinal", 1.2 * s + 0.5, s, 0.5))
         return spans
 
     def _slot_candidates(

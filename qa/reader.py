@@ -556,5 +556,32 @@ def english_head(norm: str) -> str:
     return ""
 
 
+ORDINAL = re.compile(r"第[一二两三四五六七八九十百零〇\d]+[届次批期轮个]")
+ASKS_ORDINAL = re.compile(r"第几|哪一?[届次批期轮]")
+
+
+def ordinal_spans(text: str, question_norm: str) -> list[tuple[int, int]]:
+    """Ordinals for 第几届 / 哪一届 questions; after 哪一届 the question's noun comes with them.
+
+    >>> t = "申办第十六届全国运动会，办好第九届亚冬会，开展第三次全国农业普查"
+    >>> [t[a:b] for a, b in ordinal_spans(t, "第几届亚冬会")]
+    ['第十六届', '第九届', '第三次']
+    >>> [t[a:b] for a, b in ordinal_spans(t, "申办哪一届全国运动会")]
+    ['第十六届全国运动会', '第九届', '第三次']
+    """
+    asked = ASKS_ORDINAL.search(question_norm)
+    if not asked:
+        return []
+    noun = re.split(r"[，。？?]", question_norm[asked.end() :])[0] if asked.group().startswith("哪") else ""
+    out = []
+    for match in ORDINAL.finditer(text):
+        end = match.end()
+        rest = re.split(r"[，。；、：,;:]", text[end : end + 16])[0]
+        if len(noun) >= 2 and noun[-2:] in rest:  # through the question's noun: 第三次全国农业普查
+            end += rest.find(noun[-2:]) + 2
+        out.append((match.start(), end))
+    return out
+
+
 def book_titles(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"《[^《》]{2,40}》", text)]
