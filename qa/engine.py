@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,27 +14,9 @@ from qa.dialogue import is_followup, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
 from qa.metadata import find_places, place_aliases
-from qa.query import Question, analyse, is_listing, report_years
-from qa.reader import (
-    DATE,
-    YEAR_SPAN,
-    Span,
-    bare,
-    book_titles,
-    clause_bounds,
-    cloze_spans,
-    cue_fit,
-    english_head,
-    enumerations,
-    head_noun_spans,
-    number_spans,
-    ordinal_spans,
-    quoted_spans,
-    support,
-    trim,
-    unit_fit,
-)
-from qa.retrieve import RetrievalSettings, Scored, equivalence_map, retrieve, term_weight
+from qa.query import Question, analyse, report_years
+from qa.reader import READ_PASSAGES, Reading, Span, confidence, read
+from qa.retrieve import RetrievalSettings, Scored, retrieve
 from qa.scope import (
     FilterError,
     Scope,
@@ -82,7 +63,6 @@ def report_fact(norm: str) -> str:
 
 
 MAX_QUESTION_CHARS = int(os.environ.get("QA_MAX_QUESTION_CHARS", "1000"))
-READ_PASSAGES = 6  # how many top passages the reader looks into
 ABSTAIN_BELOW = 0.5
 
 
@@ -110,13 +90,6 @@ def clean_question(question: object, max_chars: int = MAX_QUESTION_CHARS) -> str
     if not any(ch.isalnum() for ch in text):
         raise QuestionError("问题里没有可以检索的文字 (the question has no words to search for)")
     return text
-
-
-@dataclass(frozen=True)
-class Reading:
-    span: Span
-    scored: Scored
-    rank: int
 
 
 class Engine:
@@ -357,185 +330,29 @@ class Engine:
         reading = Reading(Span(start, end, "model", score, score), top[rank], rank)
         return reading, float(score), ""
 
+    def _confidence(
+        self, q: Question, ranked: list[Scored], reading: Reading | None, scope: Scope | None = None
+    ) -> tuple[float, str]:
+        """The reader's confidence, unless the passage is not about the year or place asked."""
+        if ranked and reading is not None:
+            chunk = self.index.chunks[reading.scored.position]
+            passage_norm = normalize(" ".join(chunk.section) + chunk.text)
+            for year in q.years:
+                if str(year) not in passage_norm and year not in self.spans.get(chunk.doc, {}) and len(q.years) == 1:
+                    return 0.05, f"the report does not cover {year}"
+            for place in self._foreign_places(q, scope.home if scope else ()):
+                if not any(alias in passage_norm for alias in place_aliases(place)):
+                    if place not in self.index.doc_places.values():
+                        return 0.1, no_report(place, describe(self.index.documents.values()))
+                    return 0.1, f"the passage does not speak of {place}"
+            if reading.scored.period_match < 0 and not any(str(y) in passage_norm for y in q.years):
+                return 0.15, "the passage speaks of another year"
+        return confidence(q, ranked, reading)
+
     def _read(self, q: Question, ranked: list[Scored]) -> Reading | None:
-        terms = q.terms + q.extra_terms
-        weights = {t: term_weight(self.index, t) for t in terms}
-        groups = equivalence_map(q)
-        top = ranked[0].score if ranked else 0.0
-        best: Reading | None = None
-        for rank, scored in enumerate(ranked[:READ_PASSAGES]):
-            chunk = self.index.chunks[scored.position]
-            text = chunk.text
-            norm = normalize(text)
-            prior = 0.8 * (scored.score - top) - 0.03 * rank + 0.2 * scored.period_match
-            for span in self._candidates(q, text, norm, terms, weights, groups, scored.coverage):
-                span = replace(span, score=span.score + prior)
-                if best is None or span.score > best.span.score:
-                    best = Reading(span, scored, rank)
-        return best
-
-    def _candidates(
-        self,
-        q: Question,
-        text: str,
-        norm: str,
-        terms: tuple[str, ...],
-        weights: dict[str, float],
-        groups: dict[str, tuple[str, ...]],
-        coverage: float,
-    ) -> list[Span]:
-        spans: list[Span] = []
-        foreign = self._foreign_places(q)
-
-        def sup(a: int, b: int, inside: bool = False) -> float:
-            value = support(norm, a, b, terms, weights, groups, q.bigrams, inside)
-            if foreign:  # a place the question names must stand next to the answer
-                cs, ce = clause_bounds(norm, a)
-                ps = clause_bounds(norm, cs - 2)[0] if cs >= 2 else cs
-                if not any(p in norm[ps:ce] for p in foreign):
-                    value *= 0.3
-            return value
-
-        if q.kind in ("number", "other"):
-            states_bound = re.search(r"低于|高于|不少于|不超过|超过|以上|以下|以内|至少|最少|最多", q.norm)
-            for a, b, unit in number_spans(norm):  # normalised: full-width ７.５％ reads as 7.5%
-                if states_bound:  # 不能低于多少 → 18亿亩, not 不少于18亿亩
-                    a, b = bare(norm, a, b)
-                s = sup(a, b)
-                fit = unit_fit(unit, q.unit_hint)
-                cue = cue_fit(norm, a, f"{q.norm} {q.context} {' '.join(q.terms)}", b)
-                spans.append(Span(a, b, "number", 1.2 * s + 0.5 * fit + cue, s, fit=fit))
-        elif q.kind == "date":
-            pattern = YEAR_SPAN if q.unit_hint == "年" else DATE
-            for m in pattern.finditer(text):
-                s = sup(m.start(), m.end())
-                spans.append(Span(m.start(), m.end(), "date", 1.2 * s, s))
-        else:
-            spans.extend(self._slot_candidates(q, text, norm, sup, coverage))
-        for a, b in ordinal_spans(norm, q.norm):  # 第几届 / 哪一届
-            s = sup(a, b)
-            spans.append(Span(a, b, "ordinal", 1.2 * s + 0.5, s, 0.5))
-        return spans
-
-    def _slot_candidates(
-        self, q: Question, text: str, norm: str, sup: Callable[..., float], coverage: float
-    ) -> list[Span]:
-        """Names, phrases and lists: cloze fills, noun phrases, quotes, enumerations, titles."""
-        spans: list[Span] = []
-        wanted_chars = _wanted_length(q.norm)
-        wanted_items = _wanted_items(q.norm)
-        found = cloze_spans(text, q)
-        head = english_head(q.norm) if q.lang == "en" else ""
-        if not found and (q.wh.startswith(("哪", "什么")) or head):
-            found += head_noun_spans(text, q, head)
-        for a, b, strength in found:
-            a, b = trim(text, a, b)
-            if b - a < 1:
-                continue
-            s = sup(a, b)
-            spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength, s, strength))
-        label = re.search(r"[“「\"]([^”」\"]{1,8})[”」\"]", q.norm)
-        for a, b in quoted_spans(text):
-            inner = b - a - 2
-            s = sup(a, b)
-            bonus = 0.6 if wanted_chars and _cjk_len(text[a + 1 : b - 1]) == wanted_chars else 0.0
-            if label and norm[a + 1 : b - 1].startswith(label.group(1)) and norm[a + 1 : b - 1] != label.group(1):
-                bonus = 0.6  # 坚持哪个“两个” → “两个毫不动摇”
-            if bonus:
-                s = max(s, 0.8 * coverage)
-            if inner >= 1:
-                spans.append(Span(a + 1, b - 1, "quote", 1.2 * s + 2 * bonus, s, 0.2 + 2 * bonus))
-        if wanted_items or is_listing(q.wh) or re.search(r"\b(?:which|what) (?:two|three|four|five)\b", q.norm):
-            for a, b, count in enumerations(text, q.norm):
-                s = sup(a, b)
-                if wanted_items and count == wanted_items:
-                    s = max(s, 0.8 * coverage)
-                bonus = 0.6 if wanted_items and count == wanted_items else 0.0
-                if _shared_suffix(norm[a:b], q.norm):
-                    bonus += 0.3  # the items end like the question's noun (政治意识… ~ 四个意识)
-                spans.append(Span(a, b, "list", 1.2 * s + 0.2 + bonus, s, 0.5 + bonus))
-        if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(q.terms)):
-            for a, b in book_titles(text):
-                s = sup(a, b, inside=True)
-                spans.append(Span(a, b, "title", 1.2 * s + 0.5, s, 0.5))
-        return spans
+        return read(self.index, q, ranked, self._foreign_places(q))
 
     def _foreign_places(self, q: Question, home: Sequence[str] = ()) -> list[str]:
         """Places named in the question other than the chosen reports' own."""
         home = home or self.home
         return [p for p in q.places if p not in home]
-
-    def _confidence(
-        self, q: Question, ranked: list[Scored], reading: Reading | None, scope: Scope | None = None
-    ) -> tuple[float, str]:
-        """Confidence in [0, 1] and, if the report cannot answer, why."""
-        if not ranked:
-            return 0.0, "no passage to read"
-        top = ranked[0]
-        if reading is None:
-            return _sigmoid(2.0 * top.coverage - 3.0), "no span of the asked-for kind"
-        chunk = self.index.chunks[reading.scored.position]
-        passage_norm = normalize(" ".join(chunk.section) + chunk.text)
-        for year in q.years:
-            if str(year) not in passage_norm and year not in self.spans.get(chunk.doc, {}) and len(q.years) == 1:
-                return 0.05, f"the report does not cover {year}"
-        for place in self._foreign_places(q, scope.home if scope else ()):
-            if not any(alias in passage_norm for alias in place_aliases(place)):
-                reports = self.index.doc_places.values()
-                if place not in reports:
-                    return 0.1, no_report(place, describe(self.index.documents.values()))
-                return 0.1, f"the passage does not speak of {place}"
-        pm = reading.scored.period_match
-        if pm < 0 and not any(str(y) in passage_norm for y in q.years):
-            return 0.15, "the passage speaks of another year"
-        if reading.span.fit < 0:
-            return _sigmoid(5.0 * (reading.span.support - 0.4)) * 0.3, "no figure in the unit asked for"
-        x = (
-            5.0 * (reading.span.support - 0.4)  # the topic stands right next to the answer
-            + 1.0 * (reading.scored.coverage - 0.5)  # the passage covers the topic
-            + 0.8 * reading.span.anchor  # the question's own wording frames the answer
-            - 0.2 * reading.rank
-            + (0.3 if pm > 0 else -0.8 if pm < 0 else 0.0)
-        )
-        return _sigmoid(x), ""
-
-
-def _wanted_length(norm: str) -> int:
-    """Characters a question asks for: 那十六个字 → 16, 哪五个字 → 5 (0 when it does not say)."""
-    match = re.search(r"([一二两三四五六七八九十]+|\d+)个?字", norm)
-    return _number(match.group(1)) if match else 0
-
-
-def _wanted_items(norm: str) -> int:
-    """Items a list question asks for: 哪四个 → 4, 哪“三大平台” → 3."""
-    match = re.search(r"哪([一二两三四五六七八九十]+|\d+)|[“\"]([一二两三四五六七八九十]+)[大个项]", norm)
-    if match:
-        return _number(match.group(1) or match.group(2))
-    match = re.search(r"\b(two|three|four|five|six)\b", norm)
-    return ("two", "three", "four", "five", "six").index(match.group(1)) + 2 if match else 0
-
-
-def _number(text: str) -> int:
-    """Small Chinese or Arabic numbers: 十六 → 16, 两 → 2."""
-    if text.isdigit():
-        return int(text)
-    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (digits.get(tens, 1) if tens else 1) * 10 + (digits.get(ones, 0) if ones else 0)
-    return digits.get(text, 0)
-
-
-def _shared_suffix(items: str, question: str) -> bool:
-    """Do a list's items end with a two-character word the question also uses?"""
-    parts = re.split(r"[、和及]", items)
-    ends = {p[-2:] for p in parts if len(p) >= 2}
-    return len(ends) == 1 and next(iter(ends)) in question
-
-
-def _cjk_len(text: str) -> int:
-    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))

@@ -1,18 +1,25 @@
-"""The reader: pick the shortest verbatim span of the top passages that answers the question.
+"""The reader: the shortest verbatim span of the top passages that answers the question.
 
-Candidates are typed spans (numbers with units and qualifiers, dates, cloze fills
-between the question's own words, noun phrases ending in the asked-for head noun,
-book titles《…》); each is scored by how much of the question's topic stands close
-before it, the rank of its passage and whether its type fits the question.
+One stage, in one module: candidate spans (figures with units, qualifiers and both ends of
+ranges, dates, ordinals, cloze fills between the question's own words, noun phrases ending
+in the asked-for noun, quotes, enumerations, book titles《…》), their scores (how much of the
+question's topic stands close before a span, its passage's rank, whether its type fits the
+question) and the confidence of the best one (``read`` → ``confidence``).
 """
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
+from qa.index import Index
 from qa.query import Question, is_listing
+from qa.retrieve import Scored, equivalence_map, term_weight
 from qa.text import normalize
+
+READ_PASSAGES = 6  # how many top passages the reader looks into
 
 UNITS = sorted(
     """
@@ -585,3 +592,189 @@ def ordinal_spans(text: str, question_norm: str) -> list[tuple[int, int]]:
 
 def book_titles(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"《[^《》]{2,40}》", text)]
+
+
+# -- reading the top passages: candidates, scores, confidence --------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A candidate span chosen by the reader, with the passage it was read from and its rank."""
+
+    span: Span
+    scored: Scored
+    rank: int
+
+
+def read(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[str] = ()) -> Reading | None:
+    """The best-scoring candidate span over the top passages, with its passage and rank.
+
+    ``foreign`` lists places the question names other than the reports' own: an answer must
+    stand next to one of them.
+    """
+    terms = q.terms + q.extra_terms
+    weights = {t: term_weight(index, t) for t in terms}
+    groups = equivalence_map(q)
+    top = ranked[0].score if ranked else 0.0
+    best: Reading | None = None
+    for rank, scored in enumerate(ranked[:READ_PASSAGES]):
+        chunk = index.chunks[scored.position]
+        text = chunk.text
+        norm = normalize(text)
+        prior = 0.8 * (scored.score - top) - 0.03 * rank + 0.2 * scored.period_match
+        for span in candidates(q, text, norm, terms, weights, groups, scored.coverage, foreign):
+            span = replace(span, score=span.score + prior)
+            if best is None or span.score > best.span.score:
+                best = Reading(span, scored, rank)
+    return best
+
+
+def candidates(
+    q: Question,
+    text: str,
+    norm: str,
+    terms: tuple[str, ...],
+    weights: dict[str, float],
+    groups: dict[str, tuple[str, ...]],
+    coverage: float,
+    foreign: Sequence[str] = (),
+) -> list[Span]:
+    """Every typed candidate span of one passage, scored by topic support and type fit."""
+    spans: list[Span] = []
+
+    def sup(a: int, b: int, inside: bool = False) -> float:
+        value = support(norm, a, b, terms, weights, groups, q.bigrams, inside)
+        if foreign:  # a place the question names must stand next to the answer
+            cs, ce = clause_bounds(norm, a)
+            ps = clause_bounds(norm, cs - 2)[0] if cs >= 2 else cs
+            if not any(p in norm[ps:ce] for p in foreign):
+                value *= 0.3
+        return value
+
+    if q.kind in ("number", "other"):
+        states_bound = re.search(r"低于|高于|不少于|不超过|超过|以上|以下|以内|至少|最少|最多", q.norm)
+        for a, b, unit in number_spans(norm):  # normalised: full-width ７.５％ reads as 7.5%
+            if states_bound:  # 不能低于多少 → 18亿亩, not 不少于18亿亩
+                a, b = bare(norm, a, b)
+            s = sup(a, b)
+            fit = unit_fit(unit, q.unit_hint)
+            cue = cue_fit(norm, a, f"{q.norm} {q.context} {' '.join(q.terms)}", b)
+            spans.append(Span(a, b, "number", 1.2 * s + 0.5 * fit + cue, s, fit=fit))
+    elif q.kind == "date":
+        pattern = YEAR_SPAN if q.unit_hint == "年" else DATE
+        for m in pattern.finditer(text):
+            s = sup(m.start(), m.end())
+            spans.append(Span(m.start(), m.end(), "date", 1.2 * s, s))
+    else:
+        spans.extend(slot_candidates(q, text, norm, sup, coverage))
+    for a, b in ordinal_spans(norm, q.norm):  # 第几届 / 哪一届
+        s = sup(a, b)
+        spans.append(Span(a, b, "ordinal", 1.2 * s + 0.5, s, 0.5))
+    return spans
+
+
+def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float], coverage: float) -> list[Span]:
+    """Names, phrases and lists: cloze fills, noun phrases, quotes, enumerations, titles."""
+    spans: list[Span] = []
+    wanted_chars = _wanted_length(q.norm)
+    wanted_items = _wanted_items(q.norm)
+    found = cloze_spans(text, q)
+    head = english_head(q.norm) if q.lang == "en" else ""
+    if not found and (q.wh.startswith(("哪", "什么")) or head):
+        found += head_noun_spans(text, q, head)
+    for a, b, strength in found:
+        a, b = trim(text, a, b)
+        if b - a < 1:
+            continue
+        s = sup(a, b)
+        spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength, s, strength))
+    label = re.search(r"[“「\"]([^”」\"]{1,8})[”」\"]", q.norm)
+    for a, b in quoted_spans(text):
+        inner = b - a - 2
+        s = sup(a, b)
+        bonus = 0.6 if wanted_chars and _cjk_len(text[a + 1 : b - 1]) == wanted_chars else 0.0
+        if label and norm[a + 1 : b - 1].startswith(label.group(1)) and norm[a + 1 : b - 1] != label.group(1):
+            bonus = 0.6  # 坚持哪个“两个” → “两个毫不动摇”
+        if bonus:
+            s = max(s, 0.8 * coverage)
+        if inner >= 1:
+            spans.append(Span(a + 1, b - 1, "quote", 1.2 * s + 2 * bonus, s, 0.2 + 2 * bonus))
+    if wanted_items or is_listing(q.wh) or re.search(r"\b(?:which|what) (?:two|three|four|five)\b", q.norm):
+        for a, b, count in enumerations(text, q.norm):
+            s = sup(a, b)
+            if wanted_items and count == wanted_items:
+                s = max(s, 0.8 * coverage)
+            bonus = 0.6 if wanted_items and count == wanted_items else 0.0
+            if _shared_suffix(norm[a:b], q.norm):
+                bonus += 0.3  # the items end like the question's noun (政治意识… ~ 四个意识)
+            spans.append(Span(a, b, "list", 1.2 * s + 0.2 + bonus, s, 0.5 + bonus))
+    if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(q.terms)):
+        for a, b in book_titles(text):
+            s = sup(a, b, inside=True)
+            spans.append(Span(a, b, "title", 1.2 * s + 0.5, s, 0.5))
+    return spans
+
+
+def confidence(q: Question, ranked: list[Scored], reading: Reading | None) -> tuple[float, str]:
+    """Confidence in [0, 1] that the reading answers the question and, when it cannot, why.
+
+    The engine checks first that the passage is about the year and place asked; this scores
+    the span itself: its topic support, its passage's coverage and rank, the question's own
+    wording around it, the time period and the unit.
+    """
+    if not ranked:
+        return 0.0, "no passage to read"
+    if reading is None:
+        return _sigmoid(2.0 * ranked[0].coverage - 3.0), "no span of the asked-for kind"
+    if reading.span.fit < 0:
+        return _sigmoid(5.0 * (reading.span.support - 0.4)) * 0.3, "no figure in the unit asked for"
+    pm = reading.scored.period_match
+    x = (
+        5.0 * (reading.span.support - 0.4)  # the topic stands right next to the answer
+        + 1.0 * (reading.scored.coverage - 0.5)  # the passage covers the topic
+        + 0.8 * reading.span.anchor  # the question's own wording frames the answer
+        - 0.2 * reading.rank
+        + (0.3 if pm > 0 else -0.8 if pm < 0 else 0.0)
+    )
+    return _sigmoid(x), ""
+
+
+def _wanted_length(norm: str) -> int:
+    """Characters a question asks for: 那十六个字 → 16, 哪五个字 → 5 (0 when it does not say)."""
+    match = re.search(r"([一二两三四五六七八九十]+|\d+)个?字", norm)
+    return _number(match.group(1)) if match else 0
+
+
+def _wanted_items(norm: str) -> int:
+    """Items a list question asks for: 哪四个 → 4, 哪“三大平台” → 3."""
+    match = re.search(r"哪([一二两三四五六七八九十]+|\d+)|[“\"]([一二两三四五六七八九十]+)[大个项]", norm)
+    if match:
+        return _number(match.group(1) or match.group(2))
+    match = re.search(r"\b(two|three|four|five|six)\b", norm)
+    return ("two", "three", "four", "five", "six").index(match.group(1)) + 2 if match else 0
+
+
+def _number(text: str) -> int:
+    """Small Chinese or Arabic numbers: 十六 → 16, 两 → 2."""
+    if text.isdigit():
+        return int(text)
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (digits.get(tens, 1) if tens else 1) * 10 + (digits.get(ones, 0) if ones else 0)
+    return digits.get(text, 0)
+
+
+def _shared_suffix(items: str, question: str) -> bool:
+    """Do a list's items end with a two-character word the question also uses?"""
+    parts = re.split(r"[、和及]", items)
+    ends = {p[-2:] for p in parts if len(p) >= 2}
+    return len(ends) == 1 and next(iter(ends)) in question
+
+
+def _cjk_len(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))

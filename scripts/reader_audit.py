@@ -29,8 +29,10 @@ def corpus_of(doc: str) -> str:
 
 def watch(engine: Any) -> list[list[str]]:
     """Record, per question read, the text of every candidate span the reader scored."""
+    import qa.reader
+
     seen: list[list[str]] = []
-    candidates, read = engine._candidates, engine._read
+    candidates, read = qa.reader.candidates, engine._read
 
     def capture(*a: Any, **kw: Any) -> Any:
         spans = candidates(*a, **kw)
@@ -41,7 +43,7 @@ def watch(engine: Any) -> list[list[str]]:
         seen.append([])
         return read(*a, **kw)
 
-    engine._candidates, engine._read = capture, reading
+    qa.reader.candidates, engine._read = capture, reading  # type: ignore[assignment]
     return seen
 
 
