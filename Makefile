@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: run test check index eval bench bench-corpus browser-deps clean
+.PHONY: run test check index eval calibrate bench bench-corpus browser-deps clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ index: $(VENV)/.base
 # Every dev and held-out question set against its corpus (indexes cached in .cache/indexes/).
 eval: $(VENV)/.base
 	$(PY) scripts/eval_all.py $(EVAL_ARGS)
+
+# Refit the reader's confidence calibration on data/train (written questions, never evaluated);
+# writes qa/models/confidence-calibration.json, which ships with the package. CI does not refit.
+calibrate: $(VENV)/.dev
+	$(PY) scripts/calibrate.py
 
 bench: $(VENV)/.dev
 	$(PY) -m bench $(BENCH_ARGS)

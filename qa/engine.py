@@ -15,7 +15,7 @@ from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
 from qa.metadata import find_places, place_aliases
 from qa.query import Question, analyse, report_years
-from qa.reader import READ_PASSAGES, Reading, Span, confidence, read
+from qa.reader import READ_PASSAGES, Calibration, Reading, Span, confidence, read
 from qa.retrieve import RetrievalSettings, Scored, retrieve
 from qa.scope import (
     FilterError,
@@ -102,6 +102,7 @@ class Engine:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.hf_reader = reader  # an optional qa.hf_reader.HFReader that replaces the built-in reader
+        self.calibration = Calibration.load()  # the built-in reader's raw confidence → share right
         years = [y for y in index.doc_years.values() if y]
         self.report_year: int | None = max(years) if years else None
         self.spans = coverage(index.chunks)  # per report: the years its sections speak of, by phase
@@ -263,6 +264,8 @@ class Engine:
             reading = self._read(q, ranked)
             confidence, reason = self._confidence(q, ranked, reading, scope)
         found = reading is not None and confidence >= ABSTAIN_BELOW and not reason
+        if self.hf_reader is None:  # refuse on the raw score, show how often such answers are right
+            confidence = self.calibration(confidence)
         order = list(ranked)
         if found and reading is not None:
             order.insert(0, order.pop(reading.rank))  # the passage that proves the answer first
