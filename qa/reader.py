@@ -2,18 +2,21 @@
 
 One stage, in one module: candidate spans (figures with units, qualifiers and both ends of
 ranges, dates, ordinals, cloze fills between the question's own words, noun phrases ending
-in the asked-for noun, quotes, enumerations, book titles《…》), their scores (how much of the
-question's topic stands close before a span, its passage's rank, whether its type fits the
-question) and the confidence of the best one (``read`` → ``confidence``).
+in the asked-for noun, quotes, enumerations, book titles《…》), their features (how much of the
+question's topic stands close to a span, its passage's rank and scores, whether its type fits
+the question: ``FEATURES``), the learned scorer that picks the best one and the calibrated
+confidence in it (``ReaderModel``, fitted by ``make train-reader`` and shipped in
+``qa/models/reader.json``): ``read`` → ``confidence``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +66,12 @@ class Span:
     start: int  # offsets within the passage text
     end: int
     kind: str
-    score: float
+    score: float  # the learned span scorer's (set by ``read``)
     support: float  # topic coverage of the span's context (0..1)
     anchor: float = 0.0  # for cloze fills: how much of the question's wording frames the span (0..2)
     fit: float = 0.0  # for figures: how well the unit answers the question's unit (-1..1)
+    cue: float = 0.0  # for figures: the measure word after it is the one the question asks for
+    bonus: float = 0.0  # the span has the shape the question asks for (item count, character count)
 
 
 def clause_bounds(text: str, pos: int) -> tuple[int, int]:
@@ -609,10 +614,53 @@ class Reading:
     span: Span
     scored: Scored
     rank: int
+    evidence: tuple[float, ...] = ()  # what the confidence model reads (``CONFIDENCE_FEATURES``)
 
 
-def read(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[str] = ()) -> Reading | None:
-    """The best-scoring candidate span over the top passages, with its passage and rank.
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate span of one passage with the features the span scorer reads."""
+
+    reading: Reading
+    text: str  # normalised span text (answers that agree across passages vote together)
+    features: tuple[float, ...]
+
+
+SPAN_KINDS = ("number", "date", "slot", "quote", "list", "title", "ordinal")
+QUESTION_KINDS = ("number", "date", "slot", "other")
+FEATURES = (
+    "support",  # the question's topic stands next to the span
+    "anchor",  # the question's own wording frames the span (cloze fills, shapes)
+    "fit",  # unit fit of a figure
+    "cue",  # the figure's measure word is the asked-for one
+    "bonus",  # the span has the asked-for shape (item or character count)
+    *(f"span={k}" for k in SPAN_KINDS),
+    *(f"question={k}" for k in QUESTION_KINDS),
+    "english",
+    "follow_up",
+    "passage_gap",  # passage score minus the best passage's
+    "rank",
+    "period_match",
+    "coverage",
+    "dense",
+    "bm25_share",  # passage BM25 over the best BM25 of the passages read
+    "log_length",
+    "question_chars",  # share of the span's characters the question uses (answers seldom repeat it)
+    "term_near",  # closeness of the nearest topic word (1 adjacent … 0 at 40 characters)
+    "term_before",  # the same for topic words before the span (the topic usually leads: 粮食产量达…)
+    "misfit",  # a figure in a unit the question does not ask for
+    "year_near",  # a year the question names stands in the span's clause or the one before
+    "window_bigrams",  # share of the question's bigrams within 20 characters of the span
+    "clause_start",
+    "clause_end",
+    "votes",  # other passages offering the same text
+    "support_rank",  # 1 for the span with the best support in the question, lower after
+    "support_lead",  # support minus the best support of a different answer
+)
+
+
+def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[str] = ()) -> list[Candidate]:
+    """Every candidate span of the top passages with its features (see ``FEATURES``).
 
     ``foreign`` lists places the question names other than the reports' own: an answer must
     stand next to one of them.
@@ -620,18 +668,125 @@ def read(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[str]
     terms = q.terms + q.extra_terms
     weights = {t: term_weight(index, t) for t in terms}
     groups = equivalence_map(q)
-    top = ranked[0].score if ranked else 0.0
-    best: Reading | None = None
-    for rank, scored in enumerate(ranked[:READ_PASSAGES]):
+    read_ = ranked[:READ_PASSAGES]
+    if not read_:
+        return []
+    top = read_[0].score
+    top_bm25 = max(s.bm25 for s in read_) or 1.0
+    q_chars = set(q.norm)
+    years = [str(y) for y in q.years]
+    variants = [v for t in terms for v in (t, *groups.get(t, ())) if v]
+    shared = [float(q.kind == k) for k in QUESTION_KINDS] + [float(q.lang == "en"), float(bool(q.extra_terms))]
+    rows: list[tuple[Reading, str, list[float]]] = []
+    for rank, scored in enumerate(read_):
         chunk = index.chunks[scored.position]
         text = chunk.text
         norm = normalize(text)
-        prior = 0.8 * (scored.score - top) - 0.03 * rank + 0.2 * scored.period_match
+        found = [(m.start(), m.end()) for v in variants for m in re.finditer(re.escape(v), norm)]
+        passage = [scored.score - top, float(rank), float(scored.period_match), scored.coverage, scored.dense]
+        passage.append(scored.bm25 / top_bm25)
         for span in candidates(q, text, norm, terms, weights, groups, scored.coverage, foreign):
-            span = replace(span, score=span.score + prior)
-            if best is None or span.score > best.span.score:
-                best = Reading(span, scored, rank)
-    return best
+            a, b = span.start, span.end
+            piece = norm[a:b]
+            near = min((a - e if e <= a else s - b for s, e in found if e <= a or s >= b), default=40)
+            before = min((a - e for s, e in found if e <= a), default=40)
+            window = norm[max(0, a - 20) : b + 20]
+            cs, ce = clause_bounds(norm, a)
+            ps = clause_bounds(norm, cs - 2)[0] if cs >= 2 else cs
+            row = [span.support, span.anchor, span.fit, span.cue, span.bonus]
+            row += [float(span.kind == k) for k in SPAN_KINDS] + shared + passage
+            row += [
+                math.log(1 + b - a),
+                sum(ch in q_chars for ch in piece) / max(len(piece), 1),
+                1.0 - min(near, 40) / 40,
+                sum(g in window for g in q.bigrams) / len(q.bigrams) if q.bigrams else 0.0,
+                1.0 - min(before, 40) / 40,
+                float(span.fit < 0),
+                float(any(y in norm[ps:ce] for y in years)),
+                float(a <= cs + 1),
+                float(b >= ce - 1),
+            ]
+            rows.append((Reading(span, scored, rank), piece, row))
+    passages_of: dict[str, set[int]] = {}
+    for reading, piece, _ in rows:
+        passages_of.setdefault(piece, set()).add(reading.rank)
+    supports = sorted({r.span.support for r, _, _ in rows}, reverse=True)
+    best_of: dict[str, float] = {}
+    for reading, piece, _ in rows:
+        best_of[piece] = max(best_of.get(piece, 0.0), reading.span.support)
+    ranked_texts = sorted(best_of.items(), key=lambda kv: -kv[1])[:2]
+    out = []
+    for reading, piece, row in rows:
+        row.append(float(len(passages_of[piece]) - 1))
+        row.append(1.0 / (1 + supports.index(reading.span.support)))
+        other = next((v for t, v in ranked_texts if t != piece), 0.0)
+        row.append(reading.span.support - other)
+        out.append(Candidate(reading, piece, tuple(row)))
+    return out
+
+
+CONFIDENCE_FEATURES = (
+    "score",  # the best span's score
+    "share",  # softmax share of its text among all candidates
+    "margin",  # its lead over the best different answer
+    "candidates",  # log of how many candidates there were
+    *(f"best {name}" for name in FEATURES),  # the best span's own features
+)
+
+
+def read(
+    index: Index, q: Question, ranked: list[Scored], foreign: Sequence[str] = (), model: ReaderModel | None = None
+) -> Reading | None:
+    """The best candidate span over the top passages by the learned span scorer, with its
+    passage, rank and the evidence the confidence model reads."""
+    model = model or ReaderModel.load()
+    found = gather(index, q, ranked, foreign)
+    if not found:
+        return None
+    scores = model.span_scores(np.array([c.features for c in found]))
+    best, evidence = choose(np.array([c.features for c in found]), [c.text for c in found], scores)
+    reading = found[best].reading
+    return Reading(replace(reading.span, score=float(scores[best])), reading.scored, reading.rank, evidence)
+
+
+def choose(features: np.ndarray, texts: Sequence[str], scores: np.ndarray) -> tuple[int, tuple[float, ...]]:
+    """The best-scoring candidate and its evidence for the confidence model.
+
+    >>> f = np.zeros((3, len(FEATURES)))
+    >>> best, evidence = choose(f, ["8%", "8%", "9%"], np.array([1.0, 1.0, 1.0]))
+    >>> best, round(evidence[1], 3), evidence[2]
+    (0, 0.667, 0.0)
+    """
+    best = int(np.argmax(scores))
+    shares = np.exp(scores - scores[best])
+    same = np.array([t == texts[best] for t in texts])
+    rival = scores[~same].max() if (~same).any() else scores[best] - 5.0
+    evidence = (
+        float(scores[best]),
+        float(shares[same].sum() / shares.sum()),
+        float(scores[best] - rival),
+        math.log(len(texts)),
+        *(float(v) for v in features[best]),
+    )
+    return best, evidence
+
+
+def confidence(
+    q: Question, ranked: list[Scored], reading: Reading | None, model: ReaderModel | None = None
+) -> tuple[float, str]:
+    """The calibrated probability that the reading answers the question and, when it cannot, why.
+
+    The engine checks first that the passage is about the year and place asked.
+    """
+    if not ranked:
+        return 0.0, "no passage to read"
+    if reading is None:
+        return 0.0, "no span of the asked-for kind"
+    model = model or ReaderModel.load()
+    p = model.confidence(reading.evidence)
+    if p < model.threshold and reading.span.fit < 0:
+        return p, "no figure in the unit asked for"
+    return p, ""
 
 
 def candidates(
@@ -644,7 +799,7 @@ def candidates(
     coverage: float,
     foreign: Sequence[str] = (),
 ) -> list[Span]:
-    """Every typed candidate span of one passage, scored by topic support and type fit."""
+    """Every typed candidate span of one passage with its topic support and type fit (``read`` scores them)."""
     spans: list[Span] = []
 
     def sup(a: int, b: int, inside: bool = False) -> float:
@@ -664,17 +819,17 @@ def candidates(
             s = sup(a, b)
             fit = unit_fit(unit, q.unit_hint)
             cue = cue_fit(norm, a, f"{q.norm} {q.context} {' '.join(q.terms)}", b)
-            spans.append(Span(a, b, "number", 1.2 * s + 0.5 * fit + cue, s, fit=fit))
+            spans.append(Span(a, b, "number", 0.0, s, fit=fit, cue=cue))
     elif q.kind == "date":
         pattern = YEAR_SPAN if q.unit_hint == "年" else DATE
         for m in pattern.finditer(text):
             s = sup(m.start(), m.end())
-            spans.append(Span(m.start(), m.end(), "date", 1.2 * s, s))
+            spans.append(Span(m.start(), m.end(), "date", 0.0, s))
     else:
         spans.extend(slot_candidates(q, text, norm, sup, coverage))
     for a, b in ordinal_spans(norm, q.norm):  # 第几届 / 哪一届
         s = sup(a, b)
-        spans.append(Span(a, b, "ordinal", 1.2 * s + 0.5, s, 0.5))
+        spans.append(Span(a, b, "ordinal", 0.0, s))
     return spans
 
 
@@ -692,7 +847,7 @@ def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float]
         if b - a < 1:
             continue
         s = sup(a, b)
-        spans.append(Span(a, b, "slot", 1.2 * s + 0.3 * strength, s, strength))
+        spans.append(Span(a, b, "slot", 0.0, s, strength))
     label = re.search(r"[“「\"]([^”」\"]{1,8})[”」\"]", q.norm)
     for a, b in quoted_spans(text):
         inner = b - a - 2
@@ -703,7 +858,7 @@ def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float]
         if bonus:
             s = max(s, 0.8 * coverage)
         if inner >= 1:
-            spans.append(Span(a + 1, b - 1, "quote", 1.2 * s + 2 * bonus, s, 0.2 + 2 * bonus))
+            spans.append(Span(a + 1, b - 1, "quote", 0.0, s, bonus=bonus))
     if wanted_items or is_listing(q.wh) or re.search(r"\b(?:which|what) (?:two|three|four|five)\b", q.norm):
         for a, b, count in enumerations(text, q.norm):
             s = sup(a, b)
@@ -712,36 +867,12 @@ def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float]
             bonus = 0.6 if wanted_items and count == wanted_items else 0.0
             if _shared_suffix(norm[a:b], q.norm):
                 bonus += 0.3  # the items end like the question's noun (政治意识… ~ 四个意识)
-            spans.append(Span(a, b, "list", 1.2 * s + 0.2 + bonus, s, 0.5 + bonus))
+            spans.append(Span(a, b, "list", 0.0, s, bonus=bonus))
     if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(q.terms)):
         for a, b in book_titles(text):
             s = sup(a, b, inside=True)
-            spans.append(Span(a, b, "title", 1.2 * s + 0.5, s, 0.5))
+            spans.append(Span(a, b, "title", 0.0, s))
     return spans
-
-
-def confidence(q: Question, ranked: list[Scored], reading: Reading | None) -> tuple[float, str]:
-    """Confidence in [0, 1] that the reading answers the question and, when it cannot, why.
-
-    The engine checks first that the passage is about the year and place asked; this scores
-    the span itself: its topic support, its passage's coverage and rank, the question's own
-    wording around it, the time period and the unit.
-    """
-    if not ranked:
-        return 0.0, "no passage to read"
-    if reading is None:
-        return _sigmoid(2.0 * ranked[0].coverage - 3.0), "no span of the asked-for kind"
-    if reading.span.fit < 0:
-        return _sigmoid(5.0 * (reading.span.support - 0.4)) * 0.3, "no figure in the unit asked for"
-    pm = reading.scored.period_match
-    x = (
-        5.0 * (reading.span.support - 0.4)  # the topic stands right next to the answer
-        + 1.0 * (reading.scored.coverage - 0.5)  # the passage covers the topic
-        + 0.8 * reading.span.anchor  # the question's own wording frames the answer
-        - 0.2 * reading.rank
-        + (0.3 if pm > 0 else -0.8 if pm < 0 else 0.0)
-    )
-    return _sigmoid(x), ""
 
 
 def _wanted_length(norm: str) -> int:
@@ -785,16 +916,17 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-# -- calibration: the raw confidence mapped to the share of right answers ----------------
+# -- the fitted model: span scorer, confidence, calibration, threshold --------------------
 
-CALIBRATION_FILE = Path(__file__).parent / "models" / "confidence-calibration.json"
-CALIBRATION_FORMAT = 1
+MODEL_FILE = Path(__file__).parent / "models" / "reader.json"
+MODEL_FORMAT = 1
+Labelled = tuple[np.ndarray, Sequence[bool], Sequence[str]]  # one question: candidate features, gold, texts
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """A monotone map from the reader's raw confidence to the probability that its answer is
-    right, fitted by isotonic regression on questions kept apart from every evaluation set.
+    """A monotone map from a raw confidence to the probability that the answer is right,
+    fitted by isotonic regression on predictions for questions the model was not fitted on.
 
     >>> c = Calibration((0.2, 0.6, 0.9), (0.1, 0.5, 0.8))
     >>> c(0.0), c(0.6), c(0.75), c(1.0)
@@ -803,7 +935,6 @@ class Calibration:
 
     raw: tuple[float, ...]
     probability: tuple[float, ...]
-    card: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __call__(self, raw: float) -> float:
         if not self.raw:
@@ -811,7 +942,7 @@ class Calibration:
         return round(float(np.interp(raw, self.raw, self.probability)), 4)
 
     @classmethod
-    def fit(cls, raw: Sequence[float], right: Sequence[bool], card: dict[str, Any] | None = None) -> Calibration:
+    def fit(cls, raw: Sequence[float], right: Sequence[bool]) -> Calibration:
         """Isotonic regression of right (1/0) on raw confidence (scikit-learn, at training time only)."""
         from sklearn.isotonic import IsotonicRegression
 
@@ -819,21 +950,237 @@ class Calibration:
         model.fit(np.asarray(raw, dtype=float), np.asarray(right, dtype=float))
         xs = tuple(round(float(x), 6) for x in model.X_thresholds_)
         ys = tuple(round(float(y), 6) for y in model.y_thresholds_)
-        return cls(xs, ys, dict(card or {}))
+        return cls(xs, ys)
 
-    def save(self, path: Path) -> None:
-        data = {"format": CALIBRATION_FORMAT, "raw": self.raw, "probability": self.probability, "card": self.card}
+
+@dataclass(frozen=True)
+class Linear:
+    """Standardised inputs times weights plus an intercept (fitted at training time)."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    intercept: float = 0.0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x, dtype=float) - np.asarray(self.mean)) / np.asarray(self.scale)
+        return np.asarray(z @ np.asarray(self.weights) + self.intercept)
+
+
+@dataclass(frozen=True)
+class ReaderModel:
+    """The reader's fitted parameters: which candidate answers (a conditional logit over
+    ``FEATURES``), whether to trust it (a logistic regression over ``CONFIDENCE_FEATURES``,
+    calibrated by isotonic regression) and the confidence below which the engine refuses:
+    ``threshold`` answers when an answer is more likely right than wrong, ``strict_threshold``
+    (fitted) only where at most 5 % of the answers given are wrong.
+
+    A model is data: ``fit`` learns it from candidate features and gold labels (``make
+    train-reader``), ``save``/``load`` keep it as one small JSON file with a card.
+    """
+
+    span: Linear
+    trust: Linear
+    calibration: Calibration
+    strict_threshold: float
+    threshold: float = 0.5
+    card: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def untrained(cls) -> ReaderModel:
+        """Every weight zero (the first candidate wins, confidence 0.5): to record training data."""
+        zeros = Linear(tuple(0.0 for _ in FEATURES), tuple(1.0 for _ in FEATURES), tuple(0.0 for _ in FEATURES))
+        n = len(CONFIDENCE_FEATURES)
+        trust = Linear((0.0,) * n, (1.0,) * n, (0.0,) * n)
+        return cls(zeros, trust, Calibration((), ()), 1.0, card={"what": "untrained"})
+
+    def span_scores(self, features: np.ndarray) -> np.ndarray:
+        return self.span(features)
+
+    def confidence(self, evidence: Sequence[float]) -> float:
+        return self.calibration(_sigmoid(float(self.trust(np.asarray(evidence, dtype=float)))))
+
+    @classmethod
+    def fit(
+        cls,
+        questions: Sequence[Labelled],
+        unanswered: Sequence[Labelled] = (),
+        answerable: Sequence[bool] = (),
+        l2: float = 1.0,
+        folds: int = 5,
+        wrong_share: float = 0.05,
+        invented_cost: float = 1.0,
+        seed: int = 0,
+    ) -> tuple[ReaderModel, list[tuple[float, bool]]]:
+        """Fit on (features, labels, texts) per question (no candidates: an empty array).
+
+        ``unanswered`` are more questions whose answer is not among what was read: they teach
+        the confidence what reading without the answer looks like, but the calibration, fitted
+        on ``questions`` alone, keeps their share of such questions. ``answerable`` says which of
+        ``questions`` the reports answer (default: those with a gold candidate); the threshold
+        is the confidence that gets the most of them right, answered or refused.
+
+        Returns the model and the cross-fitted (confidence, right) of every question of
+        ``questions`` with a candidate: each predicted by models fitted without its fold, so
+        they stand for questions the model has not seen; the calibration and the strict
+        threshold are fitted on them.
+        """
+        everything = [*questions, *unanswered]
+        pool = np.vstack([x for x, _, _ in everything if len(x)])
+        order = np.random.default_rng(seed).permutation(len(everything))
+        fold = np.empty(len(everything), dtype=int)
+        fold[order] = np.arange(len(everything)) % folds
+        rows: list[tuple[int, int, tuple[float, ...], bool]] = []  # fold, question, evidence, right
+        for k in range(folds):
+            span = _fit_span([q for q, f in zip(everything, fold, strict=True) if f != k], pool, l2)
+            for i in np.flatnonzero(fold == k):
+                x, labels, texts = everything[i]
+                if len(x):
+                    best, ev = choose(x, texts, span(x))
+                    rows.append((k, int(i), ev, bool(labels[best])))
+        folds_of = np.array([r[0] for r in rows])
+        real = np.array([r[1] < len(questions) for r in rows])
+        evidence = np.array([r[2] for r in rows])
+        right = np.array([r[3] for r in rows])
+        raw = np.zeros(len(rows))
+        for k in range(folds):  # the trust model's own out-of-fold predictions, for the calibration
+            inside = folds_of != k
+            raw[~inside] = [_sigmoid(float(v)) for v in _fit_trust(evidence[inside], right[inside])(evidence[~inside])]
+        calibration = Calibration.fit(raw[real], right[real])
+        held = [(calibration(float(r)), bool(ok)) for r, ok in zip(raw[real], right[real], strict=True)]
+        answerable = list(answerable) or [any(y) for _, y, _ in questions]
+        asked = [
+            (c, ok, answerable[r[1]])
+            for (c, ok), r in zip(held, (r for r in rows if r[1] < len(questions)), strict=True)
+        ]
+        unread = sum(not answerable[i] for i, (x, _, _) in enumerate(questions) if not len(x))
+        model = cls(
+            _fit_span(everything, pool, l2),
+            _fit_trust(evidence, right),
+            calibration,
+            choose_threshold(held, wrong_share),
+            most_right_threshold(asked, unread, invented_cost),
+        )
+        return model, held
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        data = {
+            "format": MODEL_FORMAT,
+            "features": FEATURES,
+            "confidence_features": CONFIDENCE_FEATURES,
+            "span": asdict(self.span),
+            "trust": asdict(self.trust),
+            "calibration": asdict(self.calibration),
+            "threshold": self.threshold,
+            "strict_threshold": self.strict_threshold,
+            "card": self.card,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
-        """The shipped calibration; the identity map when there is none yet (before ``make calibrate``)."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls((), ())
-        if data.get("format") != CALIBRATION_FORMAT or len(data.get("raw", ())) != len(data.get("probability", ())):
-            raise ValueError(f"{path}: calibration format {data.get('format')!r}, expected {CALIBRATION_FORMAT}")
-        return cls(tuple(data["raw"]), tuple(data["probability"]), data.get("card", {}))
+    def load(cls, path: Path = MODEL_FILE) -> ReaderModel:
+        """The shipped model (cached); a clear error when it is missing or was fitted on other features."""
+        return _load(str(path))
+
+
+@functools.cache
+def _load(path: str) -> ReaderModel:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: no reader model ({error}); run make train-reader") from None
+    if data.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path}: reader model format {data.get('format')!r}, expected {MODEL_FORMAT}")
+    if tuple(data["features"]) != FEATURES or tuple(data["confidence_features"]) != CONFIDENCE_FEATURES:
+        raise ValueError(f"{path}: the model was fitted on other features; run make train-reader")
+
+    def linear(d: dict[str, Any]) -> Linear:
+        return Linear(tuple(d["mean"]), tuple(d["scale"]), tuple(d["weights"]), float(d["intercept"]))
+
+    calibration = Calibration(tuple(data["calibration"]["raw"]), tuple(data["calibration"]["probability"]))
+    strict, threshold = float(data["strict_threshold"]), float(data["threshold"])
+    return ReaderModel(
+        linear(data["span"]), linear(data["trust"]), calibration, strict, threshold, data.get("card", {})
+    )
+
+
+def _fit_span(
+    questions: Sequence[tuple[np.ndarray, Sequence[bool], Sequence[str]]], pool: np.ndarray, l2: float
+) -> Linear:
+    """Conditional logit: maximise each question's probability of its gold candidates (softmax
+    over its candidates), L2-regularised, by L-BFGS (SciPy, at training time only)."""
+    from scipy.optimize import minimize
+
+    mean, scale = pool.mean(axis=0), pool.std(axis=0) + 1e-9
+    groups = [((x - mean) / scale, np.asarray(y, dtype=bool)) for x, y, _ in questions if len(x) and any(y)]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = l2 * float(w @ w), 2 * l2 * w
+        for z, gold in groups:
+            s = z @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            p_gold = p[gold].sum()
+            total -= math.log(p_gold + 1e-12)
+            grad = grad - z.T @ (np.where(gold, p / p_gold, 0.0) - p)
+        return total, grad
+
+    w = minimize(loss, np.zeros(pool.shape[1]), jac=True, method="L-BFGS-B").x
+    return Linear(tuple(float(v) for v in mean), tuple(float(v) for v in scale), tuple(float(v) for v in w))
+
+
+def _fit_trust(evidence: np.ndarray, right: np.ndarray) -> Linear:
+    """Logistic regression of 'the best candidate is right' on its evidence (scikit-learn)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = evidence.mean(axis=0), evidence.std(axis=0) + 1e-9
+    fitted = LogisticRegression(C=1.0, max_iter=2000).fit((evidence - mean) / scale, right)
+    return Linear(
+        tuple(float(v) for v in mean),
+        tuple(float(v) for v in scale),
+        tuple(float(v) for v in fitted.coef_[0]),
+        float(fitted.intercept_[0]),
+    )
+
+
+def most_right_threshold(
+    asked: Sequence[tuple[float, bool, bool]], refused_right: int = 0, invented_cost: float = 1.0
+) -> float:
+    """The confidence threshold that gets the most questions right: (confidence, the answer is
+    right, the question has an answer) per question read. A right answer counts one, so does a
+    refusal of a question the reports do not answer (``refused_right`` more were never read);
+    an answer invented for such a question costs ``invented_cost``: the worst a reader can do.
+
+    >>> most_right_threshold([(0.9, True, True), (0.6, True, True), (0.4, True, True), (0.2, False, False)])
+    0.4
+    >>> most_right_threshold([(0.9, True, True), (0.6, False, False), (0.5, True, True), (0.4, False, False)])
+    0.9
+    """
+    best, most = 0.5, -math.inf
+    for t in sorted({c for c, _, _ in asked}):
+        right: float = refused_right
+        for c, ok, has in asked:
+            right += (ok if has else -invented_cost) if c >= t else (not has)
+        if right > most:
+            best, most = t, right
+    return best
+
+
+def choose_threshold(held: Sequence[tuple[float, bool]], wrong_share: float) -> float:
+    """The lowest confidence at which the answers given (confidence ≥ it) are wrong at most
+    ``wrong_share`` of the time.
+
+    >>> choose_threshold([(0.9, True), (0.8, True), (0.7, False), (0.6, True)], 0.25)
+    0.6
+    >>> choose_threshold([(0.9, True), (0.8, True), (0.7, False), (0.6, False)], 0.25)
+    0.8
+    """
+    best = 1.0
+    for t in sorted({c for c, _ in held}, reverse=True):
+        given = [ok for c, ok in held if c >= t]
+        if sum(not ok for ok in given) / len(given) <= wrong_share:
+            best = t
+    return best
