@@ -743,8 +743,9 @@ def read(
     found = gather(index, q, ranked, foreign)
     if not found:
         return None
-    scores = model.span_scores(np.array([c.features for c in found]))
-    best, evidence = choose(np.array([c.features for c in found]), [c.text for c in found], scores)
+    features = np.array([c.features for c in found])
+    scores = model.span_scores(features)
+    best, evidence = choose(features, [c.text for c in found], scores)
     reading = found[best].reading
     return Reading(replace(reading.span, score=float(scores[best])), reading.scored, reading.rank, evidence)
 
