@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.dialogue import is_followup, previous_questions
+from qa.dialogue import is_followup, previous_answers, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
 from qa.metadata import find_places, place_aliases
@@ -183,7 +183,8 @@ class Engine:
         year = self._report_year(question, docs)
         own = analyse(question, year, home=self.home)
         if previous is not None and is_followup(question, bool(own.terms)):
-            return analyse(question, year, previous, home=self.home)
+            said = tuple(normalize(a) for a in previous_answers(history)[-3:])
+            return replace(analyse(question, year, previous, home=self.home), said=said)
         return own
 
     def scope(self, q: Question, docs: Sequence[str]) -> Scope:

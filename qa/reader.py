@@ -24,7 +24,7 @@ import numpy as np
 
 from qa.index import Index
 from qa.query import Question, is_listing
-from qa.retrieve import Scored, equivalence_map, term_weight
+from qa.retrieve import ABSENT_TERM_WEIGHT, Scored, equivalence_map, term_weight
 from qa.text import normalize
 
 READ_PASSAGES = 6  # how many top passages the reader looks into
@@ -626,7 +626,7 @@ class Candidate:
     features: tuple[float, ...]
 
 
-SPAN_KINDS = ("number", "date", "slot", "quote", "list", "title", "ordinal")
+SPAN_KINDS = ("number", "date", "slot", "quote", "list", "title", "ordinal", "phrase")
 QUESTION_KINDS = ("number", "date", "slot", "other")
 FEATURES = (
     "support",  # the question's topic stands next to the span
@@ -638,21 +638,23 @@ FEATURES = (
     *(f"question={k}" for k in QUESTION_KINDS),
     "english",
     "follow_up",
+    "unknown_terms",  # topic words the reports never use (比特币 in a work report: likely not answered)
     "passage_gap",  # passage score minus the best passage's
     "rank",
     "period_match",
     "coverage",
-    "dense",
+    "dense_rank",  # passages read that are closer to the question by the embedder (its scale differs by model)
     "bm25_share",  # passage BM25 over the best BM25 of the passages read
     "log_length",
     "question_chars",  # share of the span's characters the question uses (answers seldom repeat it)
     "term_near",  # closeness of the nearest topic word (1 adjacent … 0 at 40 characters)
+    "window_bigrams",  # share of the question's bigrams within 20 characters of the span
     "term_before",  # the same for topic words before the span (the topic usually leads: 粮食产量达…)
     "misfit",  # a figure in a unit the question does not ask for
     "year_near",  # a year the question names stands in the span's clause or the one before
-    "window_bigrams",  # share of the question's bigrams within 20 characters of the span
     "clause_start",
     "clause_end",
+    "said_before",  # an answer already given in the conversation (a follow-up asks for something new)
     "votes",  # other passages offering the same text
     "support_rank",  # 1 for the span with the best support in the question, lower after
     "support_lead",  # support minus the best support of a different answer
@@ -673,17 +675,19 @@ def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[st
         return []
     top = read_[0].score
     top_bm25 = max(s.bm25 for s in read_) or 1.0
+    denser = [sum(o.dense > s.dense for o in read_) for s in read_]
     q_chars = set(q.norm)
     years = [str(y) for y in q.years]
     variants = [v for t in terms for v in (t, *groups.get(t, ())) if v]
-    shared = [float(q.kind == k) for k in QUESTION_KINDS] + [float(q.lang == "en"), float(bool(q.extra_terms))]
+    unknown = sum(w == ABSENT_TERM_WEIGHT for w in weights.values())
+    shared = [float(q.kind == k) for k in QUESTION_KINDS] + [float(q.lang == "en"), float(bool(q.extra_terms)), unknown]
     rows: list[tuple[Reading, str, list[float]]] = []
     for rank, scored in enumerate(read_):
         chunk = index.chunks[scored.position]
         text = chunk.text
         norm = normalize(text)
         found = [(m.start(), m.end()) for v in variants for m in re.finditer(re.escape(v), norm)]
-        passage = [scored.score - top, float(rank), float(scored.period_match), scored.coverage, scored.dense]
+        passage = [scored.score - top, float(rank), float(scored.period_match), scored.coverage, float(denser[rank])]
         passage.append(scored.bm25 / top_bm25)
         for span in candidates(q, text, norm, terms, weights, groups, scored.coverage, foreign):
             a, b = span.start, span.end
@@ -705,6 +709,7 @@ def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[st
                 float(any(y in norm[ps:ce] for y in years)),
                 float(a <= cs + 1),
                 float(b >= ce - 1),
+                float(len(piece) > 1 and any(piece in earlier for earlier in q.said)),
             ]
             rows.append((Reading(span, scored, rank), piece, row))
     passages_of: dict[str, set[int]] = {}
@@ -849,6 +854,10 @@ def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float]
             continue
         s = sup(a, b)
         spans.append(Span(a, b, "slot", 0.0, s, strength))
+    seen = {(sp.start, sp.end) for sp in spans}
+    for a, b in noun_phrases(norm, q.terms):
+        if (a, b) not in seen:
+            spans.append(Span(a, b, "phrase", 0.0, sup(a, b)))
     label = re.search(r"[“「\"]([^”」\"]{1,8})[”」\"]", q.norm)
     for a, b in quoted_spans(text):
         inner = b - a - 2
@@ -874,6 +883,36 @@ def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float]
             s = sup(a, b, inside=True)
             spans.append(Span(a, b, "title", 0.0, s))
     return spans
+
+
+NOUN_TAGS = frozenset("n nr nrt nrfg ns nt nz nl ng vn j eng".split())
+SENTENCE = re.compile(r"[^。；;！？!?]+")
+
+
+def noun_phrases(norm: str, terms: Sequence[str], longest: int = 24) -> list[tuple[int, int]]:
+    """Runs of nouns (jieba's part-of-speech tags) in the sentences that name a topic word: the
+    names a 叫什么/哪个 question asks for (a laboratory, a university, an industrial cluster).
+
+    >>> text = "首家省实验室——燕赵钢铁实验室挂牌成立。全省技术合同成交额1900亿元。"
+    >>> [text[a:b] for a, b in noun_phrases(text, ("实验室",))]
+    ['省实验室', '燕赵钢铁实验室']
+    """
+    from qa.query import _posseg
+
+    out: list[tuple[int, int]] = []
+    for sentence in SENTENCE.finditer(norm):
+        if not any(t in sentence.group() for t in terms):
+            continue
+        pos, start = sentence.start(), -1
+        for word, tag in [*_posseg().cut(sentence.group()), ("", "x")]:
+            if tag in NOUN_TAGS and start < 0:
+                start = pos
+            elif tag not in NOUN_TAGS and start >= 0:
+                if 2 <= pos - start <= longest:
+                    out.append((start, pos))
+                start = -1
+            pos += len(word)
+    return out
 
 
 def _wanted_length(norm: str) -> int:
@@ -944,13 +983,23 @@ class Calibration:
 
     @classmethod
     def fit(cls, raw: Sequence[float], right: Sequence[bool]) -> Calibration:
-        """Isotonic regression of right (1/0) on raw confidence (scikit-learn, at training time only)."""
+        """Centred isotonic regression of right (1/0) on raw confidence: isotonic regression
+        (scikit-learn, at training time only), each of its flat blocks kept as one point at
+        the block's centre, interpolated between. Plain isotonic steps would give every raw
+        confidence of a wide block one probability, and a threshold could not part them.
+
+        >>> Calibration.fit([0.1, 0.2, 0.3, 0.6, 0.7, 0.9], [0, 0, 1, 0, 1, 1])
+        Calibration(raw=(0.15, 0.45, 0.8), probability=(0.0, 0.5, 1.0))
+        """
         from sklearn.isotonic import IsotonicRegression
 
         model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)
         model.fit(np.asarray(raw, dtype=float), np.asarray(right, dtype=float))
-        xs = tuple(round(float(x), 6) for x in model.X_thresholds_)
-        ys = tuple(round(float(y), 6) for y in model.y_thresholds_)
+        blocks: dict[float, list[float]] = {}
+        for x, y in zip(np.asarray(raw, dtype=float), model.predict(np.asarray(raw, dtype=float)), strict=True):
+            blocks.setdefault(round(float(y), 6), []).append(float(x))
+        ys = tuple(sorted(blocks))
+        xs = tuple(round(float(np.mean(blocks[y])), 6) for y in ys)
         return cls(xs, ys)
 
 
@@ -969,9 +1018,26 @@ class Linear:
 
 
 @dataclass(frozen=True)
+class Trees:
+    """Gradient-boosted trees (LightGBM), kept in LightGBM's own text format: raw scores (logits)."""
+
+    model: str
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(_booster(self.model).predict(np.atleast_2d(np.asarray(x, dtype=float)), raw_score=True))
+
+
+@functools.cache
+def _booster(text: str) -> Any:
+    import lightgbm
+
+    return lightgbm.Booster(model_str=text)
+
+
+@dataclass(frozen=True)
 class ReaderModel:
     """The reader's fitted parameters: which candidate answers (a conditional logit over
-    ``FEATURES``), whether to trust it (a logistic regression over ``CONFIDENCE_FEATURES``,
+    ``FEATURES``), whether to trust it (gradient-boosted trees over ``CONFIDENCE_FEATURES``,
     calibrated by isotonic regression) and the confidence below which the engine refuses:
     ``threshold`` answers when an answer is more likely right than wrong, ``strict_threshold``
     (fitted) only where at most 5 % of the answers given are wrong.
@@ -981,7 +1047,7 @@ class ReaderModel:
     """
 
     span: Linear
-    trust: Linear
+    trust: Linear | Trees
     calibration: Calibration
     strict_threshold: float
     threshold: float = 0.5
@@ -999,7 +1065,8 @@ class ReaderModel:
         return self.span(features)
 
     def confidence(self, evidence: Sequence[float]) -> float:
-        return self.calibration(_sigmoid(float(self.trust(np.asarray(evidence, dtype=float)))))
+        raw = np.ravel(self.trust(np.asarray(evidence, dtype=float)))[0]
+        return self.calibration(_sigmoid(float(raw)))
 
     @classmethod
     def fit(
@@ -1010,7 +1077,7 @@ class ReaderModel:
         l2: float = 1.0,
         folds: int = 5,
         wrong_share: float = 0.05,
-        invented_cost: float = 1.0,
+        wrong_cost: float = 1.0,
         seed: int = 0,
     ) -> tuple[ReaderModel, list[tuple[float, bool]]]:
         """Fit on (features, labels, texts) per question (no candidates: an empty array).
@@ -1060,7 +1127,7 @@ class ReaderModel:
             _fit_trust(evidence, right),
             calibration,
             choose_threshold(held, wrong_share),
-            most_right_threshold(asked, unread, invented_cost),
+            most_right_threshold(asked, unread, wrong_cost),
         )
         return model, held
 
@@ -1070,7 +1137,7 @@ class ReaderModel:
             "features": FEATURES,
             "confidence_features": CONFIDENCE_FEATURES,
             "span": asdict(self.span),
-            "trust": asdict(self.trust),
+            "trust": {"lightgbm": self.trust.model} if isinstance(self.trust, Trees) else asdict(self.trust),
             "calibration": asdict(self.calibration),
             "threshold": self.threshold,
             "strict_threshold": self.strict_threshold,
@@ -1103,9 +1170,8 @@ def _load(path: str) -> ReaderModel:
 
     calibration = Calibration(tuple(data["calibration"]["raw"]), tuple(data["calibration"]["probability"]))
     strict, threshold = float(data["strict_threshold"]), float(data["threshold"])
-    return ReaderModel(
-        linear(data["span"]), linear(data["trust"]), calibration, strict, threshold, data.get("card", {})
-    )
+    trust = Trees(data["trust"]["lightgbm"]) if "lightgbm" in data["trust"] else linear(data["trust"])
+    return ReaderModel(linear(data["span"]), trust, calibration, strict, threshold, data.get("card", {}))
 
 
 def _fit_span(
@@ -1133,40 +1199,64 @@ def _fit_span(
     return Linear(tuple(float(v) for v in mean), tuple(float(v) for v in scale), tuple(float(v) for v in w))
 
 
-def _fit_trust(evidence: np.ndarray, right: np.ndarray) -> Linear:
-    """Logistic regression of 'the best candidate is right' on its evidence (scikit-learn)."""
-    from sklearn.linear_model import LogisticRegression
+# Evidence that can only raise (1) or lower (-1) the trust in an answer, all else equal: the trees
+# are held to it (monotone constraints), so that a thousand examples cannot teach them otherwise.
+TRUST_DIRECTION = {
+    **dict.fromkeys(("score", "share", "margin"), 1),
+    **{f"best {n}": 1 for n in ("support", "anchor", "fit", "cue", "coverage", "term_near", "window_bigrams")},
+    **{f"best {n}": 1 for n in ("support_lead", "period_match", "bm25_share", "passage_gap")},
+    **{f"best {n}": -1 for n in ("unknown_terms", "said_before", "misfit", "rank", "dense_rank")},
+}
 
-    mean, scale = evidence.mean(axis=0), evidence.std(axis=0) + 1e-9
-    fitted = LogisticRegression(C=1.0, max_iter=2000).fit((evidence - mean) / scale, right)
-    return Linear(
-        tuple(float(v) for v in mean),
-        tuple(float(v) for v in scale),
-        tuple(float(v) for v in fitted.coef_[0]),
-        float(fitted.intercept_[0]),
-    )
+
+def _fit_trust(evidence: np.ndarray, right: np.ndarray) -> Trees:
+    """Gradient-boosted trees for 'the best candidate is right' given its evidence (LightGBM).
+
+    Trees over logistic regression: the evidence interacts (a weak margin matters for a slot
+    fill, less for a figure in the asked-for unit); on data/train, cross-fitted, they raise the
+    AUC from 0.85 to 0.88. Small and shallow because there are about a thousand examples, and
+    held to ``TRUST_DIRECTION``.
+    """
+    import lightgbm
+
+    fitted = lightgbm.LGBMClassifier(
+        monotone_constraints=[TRUST_DIRECTION.get(name, 0) for name in CONFIDENCE_FEATURES],
+        n_estimators=150,
+        num_leaves=7,
+        learning_rate=0.04,
+        min_child_samples=20,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        n_jobs=1,
+        random_state=0,
+        deterministic=True,
+        verbose=-1,
+    ).fit(evidence, right.astype(int))
+    return Trees(fitted.booster_.model_to_string())
 
 
 def most_right_threshold(
-    asked: Sequence[tuple[float, bool, bool]], refused_right: int = 0, invented_cost: float = 1.0
+    asked: Sequence[tuple[float, bool, bool]], refused_right: int = 0, wrong_cost: float = 1.0
 ) -> float:
-    """The confidence threshold that gets the most questions right: (confidence, the answer is
-    right, the question has an answer) per question read. A right answer counts one, so does a
-    refusal of a question the reports do not answer (``refused_right`` more were never read);
-    an answer invented for such a question costs ``invented_cost``: the worst a reader can do.
+    """The confidence threshold that does users the most good: (confidence, the answer is right,
+    the question has an answer) per question read. A right answer gains one, so does a refusal of
+    a question the reports do not answer (``refused_right`` more were never read); a wrong
+    answer, or one invented for a question without one, costs ``wrong_cost``; refusing a
+    question that has an answer gains nothing.
 
     >>> most_right_threshold([(0.9, True, True), (0.6, True, True), (0.4, True, True), (0.2, False, False)])
     0.4
-    >>> most_right_threshold([(0.9, True, True), (0.6, False, False), (0.5, True, True), (0.4, False, False)])
+    >>> most_right_threshold([(0.9, True, True), (0.6, False, True), (0.5, False, True), (0.4, False, False)])
     0.9
     """
     best, most = 0.5, -math.inf
     for t in sorted({c for c, _, _ in asked}):
-        right: float = refused_right
+        gain: float = refused_right
         for c, ok, has in asked:
-            right += (ok if has else -invented_cost) if c >= t else (not has)
-        if right > most:
-            best, most = t, right
+            gain += (1.0 if ok else -wrong_cost) if c >= t else float(not has)
+        if gain > most:
+            best, most = t, gain
     return best
 
 

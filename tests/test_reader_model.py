@@ -23,15 +23,16 @@ pytest.importorskip("scipy")
 
 
 def synthetic_questions(n: int, seed: int = 0) -> list[tuple[np.ndarray, list[bool], list[str]]]:
-    """Questions whose gold candidate has the highest 'support' (plus noise), a tenth unanswered."""
+    """Questions whose gold candidate has the highest 'support' (plus noise); a tenth have none."""
     rng = np.random.default_rng(seed)
     support = FEATURES.index("support")
     out = []
     for q in range(n):
         x = rng.normal(size=(6, len(FEATURES)))
         gold = int(rng.integers(6))
-        x[gold, support] += 2.5
-        labels = [i == gold and q % 10 != 0 for i in range(6)]
+        answered = q % 10 != 0
+        x[gold, support] += 3.0 if answered else 0.0  # an unanswered question has no standout candidate
+        labels = [i == gold and answered for i in range(6)]
         out.append((x, labels, [f"{q}-{i}" for i in range(6)]))
     return out
 
@@ -92,7 +93,7 @@ def test_shipped_model_has_a_card_and_held_out_figures() -> None:
     assert "data/train" in model.card["training data"]
     assert model.card["held-out (tests/data)"]["all held-out: answers given"] > 0
     assert 0.0 < model.threshold < model.strict_threshold < 1.0
-    assert MODEL_FILE.stat().st_size < 100_000  # a small file that ships with the package
+    assert MODEL_FILE.stat().st_size < 200_000  # a small file that ships with the package (150 small trees)
 
 
 def test_thresholds() -> None:
