@@ -21,6 +21,7 @@ import argparse
 import datetime
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,50 @@ def record(
     return out
 
 
+def record_external(limit: int, seed: int = 1) -> list[tuple[np.ndarray, list[bool], list[str]]]:
+    """Candidates and labels for general Chinese reading (DRCD dev: never evaluated on), each
+    question read from its own paragraph as ``scripts/external_eval.py`` reads the held-out sets."""
+    from external_eval import EXTERNAL, sample
+
+    from qa.embed import load_embedder
+    from qa.engine import Engine
+    from qa.evaluate import normalize_answer
+    from qa.index import build_index, load_index
+    from qa.reader import FEATURES, ReaderModel, gather
+    from qa.retrieve import retrieve
+
+    items = sample(EXTERNAL / "drcd_dev.json", limit, seed)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "paragraphs"
+        folder.mkdir()
+        paragraphs = list(dict.fromkeys(p for p, _, _ in items))
+        for i, text in enumerate(paragraphs):
+            (folder / f"p{i:05d}.txt").write_text(text, encoding="utf-8")
+        build_index([folder], Path(tmp) / "index", model_id="fake:hash-64")
+        index = load_index(Path(tmp) / "index")
+        engine = Engine(index, load_embedder(index.model_id), reader_model=ReaderModel.untrained())
+        by_doc: dict[str, list[int]] = {}
+        for position, chunk in enumerate(index.chunks):
+            by_doc.setdefault(Path(chunk.doc).name, []).append(position)
+        for paragraph, question, answers in items:
+            q = engine.analyse(question)
+            positions = np.array(by_doc.get(f"p{paragraphs.index(paragraph):05d}.txt", []), dtype=np.int64)
+            ranked = retrieve(index, engine.embedder, q, 6, engine.settings, positions=positions)
+            found = gather(index, q, ranked)
+            golds = {normalize_answer(a) for a in answers}
+            labels = [
+                normalize_answer(
+                    index.chunks[c.reading.scored.position].text[c.reading.span.start : c.reading.span.end]
+                )
+                in golds
+                for c in found
+            ]
+            features = np.array([c.features for c in found], dtype=float).reshape(-1, len(FEATURES))
+            out.append((features, labels, [c.text for c in found]))
+    return out
+
+
 def held_out_figures(model: Any) -> dict[str, Any]:
     """End-to-end figures on every held-out set of tests/data with ``model`` reading."""
     from qa.evaluate import evaluate, load_questions
@@ -124,6 +169,12 @@ def held_out_figures(model: Any) -> dict[str, Any]:
         summary = report.summary()
         out[name] = {k: round(summary[k], 3) for k in ("em", "f1", "false_refusals") if k in summary}
         given += [(r.confidence, r.em == 1) for r in report.rows if r.found]
+    from external_eval import EXTERNAL, sample, score
+
+    for name in ("cmrc2018_trial", "drcd_test"):
+        out[f"external {name} (given paragraph)"] = {
+            k: v for k, v in score(name, sample(EXTERNAL / f"{name}.json", 200), model).items() if k != "set"
+        }
     out["all held-out: answers given"] = len(given)
     out["all held-out: wrong"] = round(sum(not ok for _, ok in given) / max(len(given), 1), 3)
     out["all held-out: wrong at confidence >= 0.8"] = round(
@@ -141,6 +192,7 @@ def main() -> int:
     parser.add_argument("--wrong-share", type=float, default=0.05, help="answers given that may be wrong")
     parser.add_argument("--wrong-cost", type=float, default=0.5, help="cost of a wrong answer (a right one gains 1)")
     parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the span scorer")
+    parser.add_argument("--external", type=int, default=0, help="DRCD dev questions to train on as well")
     args = parser.parse_args()
     files = sorted((ROOT / "data" / "train").glob("train_*.jsonl"))
     items = [item for f in files for item in load_questions(f)]
@@ -151,9 +203,10 @@ def main() -> int:
         questions += record(engine, group)
         order += group
         hidden += [q for q, i in zip(record(engine, group, hide_evidence=True), group, strict=True) if i["answers"]]
+    external = record_external(args.external) if args.external else []
     model, held = ReaderModel.fit(
         questions,
-        hidden,
+        hidden + external,
         [bool(i["answers"]) for i in order],
         l2=args.l2,
         wrong_share=args.wrong_share,
