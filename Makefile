@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: run test check index eval calibrate bench bench-corpus browser-deps clean
+.PHONY: run test check index eval train-reader reliability bench bench-corpus browser-deps clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,14 @@ index: $(VENV)/.base
 eval: $(VENV)/.base
 	$(PY) scripts/eval_all.py $(EVAL_ARGS)
 
-# Refit the reader's confidence calibration on data/train (written questions, never evaluated);
-# writes qa/models/confidence-calibration.json, which ships with the package. CI does not refit.
-calibrate: $(VENV)/.dev
-	$(PY) scripts/calibrate.py
+# Fit the reader (span scorer, confidence, thresholds) on data/train (written questions, never
+# evaluated); writes qa/models/reader.json, which ships with the package. CI does not retrain.
+train-reader: $(VENV)/.dev
+	$(PY) scripts/train_reader.py
+
+# Reliability diagram of the reader's confidence on the held-out sets (docs/reliability.png).
+reliability: $(VENV)/.dev
+	$(PY) scripts/reliability.py
 
 bench: $(VENV)/.dev
 	$(PY) -m bench $(BENCH_ARGS)

@@ -163,6 +163,9 @@ def docs(index_dir: str, as_json: bool) -> None:
 @click.option("--doc", "docs_", multiple=True, help="Only this report (file name or path; repeatable).")
 @click.option("--place", default=None, help="Only the reports of this place (浙江, 浙江省, 全国 …).")
 @click.option("--year", default=None, type=int, help="Only the reports of this year (the report's own year).")
+@click.option(
+    "--strict", is_flag=True, help="Answer only at confidences where at most 5 % of answers were wrong (refuses more)."
+)
 def ask(
     question: str,
     index_dir: str,
@@ -172,6 +175,7 @@ def ask(
     docs_: tuple[str, ...],
     place: str | None,
     year: int | None,
+    strict: bool,
 ) -> None:
     """Answer QUESTION with its citation and the passages behind it."""
     from qa.engine import QuestionError, clean_question
@@ -181,6 +185,8 @@ def ask(
     except QuestionError as error:
         _fail(str(error))
     engine = _load_engine(index_dir, reader)
+    if strict:
+        engine.min_confidence = engine.reader_model.strict_threshold
     try:
         result = engine.ask(question, k=k, reports=list(docs_) or None, place=place, year=year)
     except QuestionError as error:
@@ -270,11 +276,16 @@ def write_csv(comparison: Any, path: str) -> None:
 @click.option("-k", default=5, show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="List the questions answered wrongly.")
 @click.option("--reader", default=None, help="A Hugging Face extractive-QA model (hub id or folder) to read answers.")
-def evaluate_command(questions: str, index_dir: str, k: int, verbose: bool, reader: str | None) -> None:
+@click.option(
+    "--strict", is_flag=True, help="Answer only at confidences where at most 5 % of answers were wrong (refuses more)."
+)
+def evaluate_command(questions: str, index_dir: str, k: int, verbose: bool, reader: str | None, strict: bool) -> None:
     """Score QUESTIONS (a .jsonl file like shared/data/dev_questions.jsonl)."""
     from qa.evaluate import evaluate, format_report, load_questions
 
     engine = _load_engine(index_dir, reader)
+    if strict:
+        engine.min_confidence = engine.reader_model.strict_threshold
     try:
         items = load_questions(questions)
     except (OSError, ValueError) as error:

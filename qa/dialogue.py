@@ -44,3 +44,19 @@ def previous_questions(history: Sequence[Any] | None) -> list[str]:
         elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
             questions.append(turn[0])
     return [q for q in questions if q.strip()]
+
+
+def previous_answers(history: Sequence[Any] | None) -> list[str]:
+    """Answers already given in a history of (question, answer) pairs or chat messages.
+
+    >>> previous_answers([("2016年收入是多少？", "2723亿元"), {"role": "assistant", "content": "10%"}])
+    ['2723亿元', '10%']
+    """
+    answers: list[str] = []
+    for turn in history or []:
+        if isinstance(turn, dict):
+            if turn.get("role") == "assistant" and isinstance(turn.get("content"), str):
+                answers.append(turn["content"])
+        elif isinstance(turn, (list, tuple)) and len(turn) > 1 and isinstance(turn[1], str):
+            answers.append(turn[1])
+    return [a for a in answers if a.strip()]

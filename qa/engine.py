@@ -10,12 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.dialogue import is_followup, previous_questions
+from qa.dialogue import is_followup, previous_answers, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
 from qa.metadata import find_places, place_aliases
 from qa.query import Question, analyse, report_years
-from qa.reader import READ_PASSAGES, Calibration, Reading, Span, confidence, read
+from qa.reader import READ_PASSAGES, ReaderModel, Reading, Span, confidence, read
 from qa.retrieve import RetrievalSettings, Scored, retrieve
 from qa.scope import (
     FilterError,
@@ -63,7 +63,7 @@ def report_fact(norm: str) -> str:
 
 
 MAX_QUESTION_CHARS = int(os.environ.get("QA_MAX_QUESTION_CHARS", "1000"))
-ABSTAIN_BELOW = 0.5
+ABSTAIN_BELOW = 0.5  # for an optional transformers reader; the built-in one fits its own threshold
 
 
 class QuestionError(ValueError):
@@ -96,13 +96,19 @@ class Engine:
     """Answers questions from one index. Thread-safe: queries share read-only state."""
 
     def __init__(
-        self, index: Index, embedder: Embedder, settings: RetrievalSettings | None = None, reader: Any = None
+        self,
+        index: Index,
+        embedder: Embedder,
+        settings: RetrievalSettings | None = None,
+        reader: Any = None,
+        reader_model: ReaderModel | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.hf_reader = reader  # an optional qa.hf_reader.HFReader that replaces the built-in reader
-        self.calibration = Calibration.load()  # the built-in reader's raw confidence → share right
+        self.reader_model = reader_model or ReaderModel.load()  # the built-in reader's fitted parameters
+        self.min_confidence = self.reader_model.threshold  # strict: self.reader_model.strict_threshold
         years = [y for y in index.doc_years.values() if y]
         self.report_year: int | None = max(years) if years else None
         self.spans = coverage(index.chunks)  # per report: the years its sections speak of, by phase
@@ -177,7 +183,8 @@ class Engine:
         year = self._report_year(question, docs)
         own = analyse(question, year, home=self.home)
         if previous is not None and is_followup(question, bool(own.terms)):
-            return analyse(question, year, previous, home=self.home)
+            said = tuple(normalize(a) for a in previous_answers(history)[-3:])
+            return replace(analyse(question, year, previous, home=self.home), said=said)
         return own
 
     def scope(self, q: Question, docs: Sequence[str]) -> Scope:
@@ -263,9 +270,8 @@ class Engine:
         else:
             reading = self._read(q, ranked)
             confidence, reason = self._confidence(q, ranked, reading, scope)
-        found = reading is not None and confidence >= ABSTAIN_BELOW and not reason
-        if self.hf_reader is None:  # refuse on the raw score, show how often such answers are right
-            confidence = self.calibration(confidence)
+        threshold = ABSTAIN_BELOW if self.hf_reader is not None else self.min_confidence
+        found = reading is not None and confidence >= threshold and not reason
         order = list(ranked)
         if found and reading is not None:
             order.insert(0, order.pop(reading.rank))  # the passage that proves the answer first
@@ -350,10 +356,10 @@ class Engine:
                     return 0.1, f"the passage does not speak of {place}"
             if reading.scored.period_match < 0 and not any(str(y) in passage_norm for y in q.years):
                 return 0.15, "the passage speaks of another year"
-        return confidence(q, ranked, reading)
+        return confidence(q, ranked, reading, self.reader_model)
 
     def _read(self, q: Question, ranked: list[Scored]) -> Reading | None:
-        return read(self.index, q, ranked, self._foreign_places(q))
+        return read(self.index, q, ranked, self._foreign_places(q), self.reader_model)
 
     def _foreign_places(self, q: Question, home: Sequence[str] = ()) -> list[str]:
         """Places named in the question other than the chosen reports' own."""

@@ -154,6 +154,7 @@ class Question:
     readable: str = ""  # a follow-up restated as a whole question
     context: str = ""  # earlier questions of a follow-up (normalised), for measure words
     extra_terms: tuple[str, ...] = field(default=())  # topic carried over from earlier turns
+    said: tuple[str, ...] = ()  # answers already given in the conversation (normalised)
 
     @property
     def all_terms(self) -> tuple[str, ...]:
