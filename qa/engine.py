@@ -350,7 +350,8 @@ class Engine:
                 if str(year) not in passage_norm and year not in self.spans.get(chunk.doc, {}) and len(q.years) == 1:
                     return 0.05, f"the report does not cover {year}"
             for place in self._foreign_places(q, scope.home if scope else ()):
-                if not any(alias in passage_norm for alias in place_aliases(place)):
+                # one-character abbreviations (台, 京) stand inside other words (千亿台阶): not evidence
+                if not any(alias in passage_norm for alias in place_aliases(place) if len(alias) > 1):
                     if place not in self.index.doc_places.values():
                         return 0.1, no_report(place, describe(self.index.documents.values()))
                     return 0.1, f"the passage does not speak of {place}"

@@ -137,6 +137,17 @@ def test_the_same_paragraph_in_two_reports_keeps_both_citations(tmp_path: Path) 
     assert report.duplicates_skipped == 2  # the second copy inside each report
 
 
+def test_a_one_character_abbreviation_inside_a_word_is_not_the_place(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    report = "2025年甘肃省政府工作报告\n一、2024年工作回顾\n全省地区生产总值连跨4个千亿台阶，2024年达到1.3万亿元。\n"
+    (tmp_path / "docs" / "2025年甘肃省政府工作报告.txt").write_text(report, encoding="utf-8")
+    build_index([tmp_path / "docs"], tmp_path / "index", model_id="fake:hash-64")
+    engine = Engine.load(tmp_path / "index")
+    assert engine.ask("2024年甘肃省地区生产总值是多少？").answer == "1.3万亿元"
+    answer = engine.ask("2024年台湾省地区生产总值是多少？")  # 台 of 千亿台阶 is not 台湾
+    assert not answer.found and "台湾" in answer.reason
+
+
 def test_pdf_citations_carry_their_page(tmp_path: Path) -> None:
     from tests.test_formats import _cjk_font, make_pdf
 
