@@ -203,7 +203,7 @@ def compare(
 ) -> Comparison:
     """One row per report the question covers, each answered from that report alone."""
     from qa.engine import clean_question
-    from qa.query import analyse, named_places, time_scope
+    from qa.query import analyse, localise, named_places, time_scope
 
     text = clean_question(question)
     allowed = engine.reports(reports, place, year)
@@ -212,6 +212,7 @@ def compare(
     metric = metric_question(norm, place_words)
     report_year = max((engine.index.documents[d].meta.year or 0 for d in allowed), default=0) or None
     q = engine.analyse(metric, history, allowed) if history else analyse(metric, report_year, home=engine.home)
+    q = localise(q, engine._known, engine.home)
     _, tense = time_scope(normalize(metric), report_year)
     docs = [engine.index.documents[d] for d in allowed]
     named = [d for d in docs if d.meta.place in places]

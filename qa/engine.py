@@ -14,7 +14,7 @@ from qa.dialogue import is_followup, previous_answers, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
 from qa.metadata import find_places, place_aliases
-from qa.query import Question, analyse, report_years
+from qa.query import Question, analyse, localise, report_years
 from qa.reader import READ_PASSAGES, ReaderModel, Reading, Span, confidence, read
 from qa.retrieve import RetrievalSettings, Scored, retrieve
 from qa.scope import (
@@ -27,7 +27,7 @@ from qa.scope import (
     no_report,
     range_coverage,
 )
-from qa.text import normalize
+from qa.text import normalize, tokenize
 from qa.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
@@ -184,8 +184,13 @@ class Engine:
         own = analyse(question, year, home=self.home)
         if previous is not None and is_followup(question, bool(own.terms)):
             said = tuple(normalize(a) for a in previous_answers(history)[-3:])
-            return replace(analyse(question, year, previous, home=self.home), said=said)
-        return own
+            own = replace(analyse(question, year, previous, home=self.home), said=said)
+        return localise(own, self._known, self.home)
+
+    def _known(self, word: str) -> bool:
+        """Do the indexed reports use this word (as one search token, or all of its tokens)?"""
+        vocab = self.index.bm25.term_index
+        return word in vocab or (len(word) >= 3 and all(t in vocab for t in tokenize(word)))
 
     def scope(self, q: Question, docs: Sequence[str]) -> Scope:
         """The reports a question is read from (its places and years narrow ``docs``)."""

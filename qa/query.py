@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from qa.lexicon import EN_STOPWORDS, equivalents, phrases_in, translate_english
+from qa.lexicon import EN_STOPWORDS, english_alternatives, equivalents, phrases_in, translate_english
 from qa.text import STOPWORDS, cjk_ratio, normalize, segment, tokenize
 
 # Words that ask for something rather than name it; they are not topic terms.
@@ -430,6 +431,27 @@ def analyse(
 
 
 FOLLOWUP_LEAD = re.compile(r"^(那么?|还有|另外|其中|它的?|其|该项?|这个|这项)|(呢|的呢)?[？?]?$")
+
+
+def localise(question: Question, known: Callable[[str], bool], home: tuple[str, ...] = ()) -> Question:
+    """An English question's Chinese terms chosen among the dictionary's translations by ``known``
+    (the words the indexed reports use): port → 港口 or 港 as the reports say it."""
+    if question.lang != "en":
+        return question
+    terms = tuple(t for t in translate_english(question.norm, known) if t not in home)
+    if not terms:
+        return question
+    expansions = [e for t in terms + question.extra_terms for e in equivalents(t)]
+    expansions += english_alternatives(question.norm, known)
+    search = question.readable or question.text
+    return replace(
+        question,
+        terms=terms,
+        expansions=tuple(t for t in dict.fromkeys(expansions) if t not in terms),
+        search_text=f"{search} {' '.join(terms + question.extra_terms)}",
+        places=question.places or named_places(" ".join(terms))[0],
+        place_words=question.place_words or named_places(" ".join(terms))[1],
+    )
 
 
 def restate(
