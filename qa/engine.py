@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from qa.dialogue import is_followup, previous_answers, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
+from qa.lexicon import preload as preload_dictionary
 from qa.metadata import find_places, place_aliases
 from qa.query import Question, analyse, localise, report_years
 from qa.reader import READ_PASSAGES, ReaderModel, Reading, Span, confidence, read
@@ -115,6 +117,8 @@ class Engine:
         self.ranges = range_coverage(index.chunks)  # per report: the multi-year periods it speaks of
         self.home_places = self._home_places()
         self.home = tuple(sorted(self.home_places, key=len, reverse=True))
+        # CC-CEDICT takes ~1.5 s to load: in the background, not on the first English question
+        threading.Thread(target=preload_dictionary, daemon=True, name="qa-cedict").start()
 
     @classmethod
     def load(

@@ -210,6 +210,11 @@ def _cedict() -> dict[str, tuple[str, ...]]:
     return {k: tuple(sorted(v, key=lambda w: (-freq.get(w, 0), w))) for k, v in index.items()}
 
 
+def preload() -> None:
+    """Load CC-CEDICT now (about 1.5 s), e.g. in a background thread when an engine starts."""
+    _cedict()
+
+
 def _lemmas(word: str) -> list[str]:
     """The word and its likely dictionary forms: containers → container, cities → city, opened → open."""
     forms = [word]
