@@ -897,22 +897,29 @@ def noun_phrases(norm: str, terms: Sequence[str], longest: int = 24) -> list[tup
     >>> [text[a:b] for a, b in noun_phrases(text, ("实验室",))]
     ['省实验室', '燕赵钢铁实验室']
     """
-    from qa.query import _posseg
-
     out: list[tuple[int, int]] = []
     for sentence in SENTENCE.finditer(norm):
-        if not any(t in sentence.group() for t in terms):
-            continue
-        pos, start = sentence.start(), -1
-        for word, tag in [*_posseg().cut(sentence.group()), ("", "x")]:
-            if tag in NOUN_TAGS and start < 0:
-                start = pos
-            elif tag not in NOUN_TAGS and start >= 0:
-                if 2 <= pos - start <= longest:
-                    out.append((start, pos))
-                start = -1
-            pos += len(word)
+        if any(t in sentence.group() for t in terms):
+            out += [(sentence.start() + a, sentence.start() + b) for a, b in _noun_runs(sentence.group(), longest)]
     return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _noun_runs(sentence: str, longest: int) -> tuple[tuple[int, int], ...]:
+    """(start, end) of the runs of nouns in a sentence; cached, as passages recur across questions."""
+    from qa.query import _posseg
+
+    out = []
+    pos, start = 0, -1
+    for word, tag in [*_posseg().cut(sentence), ("", "x")]:
+        if tag in NOUN_TAGS and start < 0:
+            start = pos
+        elif tag not in NOUN_TAGS and start >= 0:
+            if 2 <= pos - start <= longest:
+                out.append((start, pos))
+            start = -1
+        pos += len(word)
+    return tuple(out)
 
 
 def _wanted_length(norm: str) -> int:
