@@ -424,11 +424,19 @@ def enumerations(text: str, question: str = "") -> list[tuple[int, int, int]]:
     >>> t = "切实增强政治意识、大局意识、核心意识、看齐意识，更加紧密"
     >>> [(t[a:b], n) for a, b, n in enumerations(t)]
     [('政治意识、大局意识、核心意识、看齐意识', 4)]
+    >>> t = "浙东工业母机、环杭州湾现代纺织、长三角大飞机等集群4个、总数达到8个"
+    >>> [(t[a:b], n) for a, b, n in enumerations(t)]
+    [('浙东工业母机、环杭州湾现代纺织、长三角大飞机', 3)]
     """
     out = []
     for clause in re.finditer(r"[^，,;；。！？!?：:]+", text):
         body, base = clause.group(), clause.start()
         parts = body.split("、")
+        # 等 in a middle item closes the list there (…长三角大飞机等集群4个、总数达到8个)
+        closed = next((i for i, part in enumerate(parts[1:-1], 1) if re.search(r"(?<=.)等", part)), 0)
+        if closed:
+            parts = parts[: closed + 1]
+            body = "、".join(parts)
         if len(parts) < 2:
             continue
         # 等 closes a list (…未来能源等20个未来产业 → …未来能源)
