@@ -166,6 +166,13 @@ def test_pdf_citations_carry_their_page(tmp_path: Path) -> None:
     assert answer.citation.page == 3 and answer.to_dict()["citation"]["page"] == 3
 
 
+def test_english_questions_work_on_any_report(provinces: Engine) -> None:
+    """English goes through CC-CEDICT, not a glossary of one report's words."""
+    answer = provinces.ask("What is Zhejiang's GDP growth target for 2025?")
+    assert answer.found and _doc(answer.citation.doc) == "2025年浙江省政府工作报告.docx"
+    assert answer.answer == _compare_gold("gdp_growth_target_2025")["浙江"]
+
+
 def test_compare_gives_one_cited_row_per_report(provinces: Engine) -> None:
     comparison = provinces.compare("各省2025年城镇新增就业目标分别是多少？")
     rows = {r.place: r for r in comparison.rows}
