@@ -211,8 +211,10 @@ def compare(
     places, place_words = named_places(norm)
     metric = metric_question(norm, place_words)
     report_year = max((engine.index.documents[d].meta.year or 0 for d in allowed), default=0) or None
-    q = engine.analyse(metric, history, allowed) if history else analyse(metric, report_year, home=engine.home)
-    q = localise(q, engine._known, engine.home)
+    if history:
+        q = engine.analyse(metric, history, allowed)  # English terms localised there
+    else:
+        q = localise(analyse(metric, report_year, home=engine.home), engine._known, engine.home)
     _, tense = time_scope(normalize(metric), report_year)
     docs = [engine.index.documents[d] for d in allowed]
     named = [d for d in docs if d.meta.place in places]

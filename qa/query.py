@@ -444,13 +444,14 @@ def localise(question: Question, known: Callable[[str], bool], home: tuple[str, 
     expansions = [e for t in terms + question.extra_terms for e in equivalents(t)]
     expansions += english_alternatives(question.norm, known)
     search = question.readable or question.text
+    places, place_words = named_places(" ".join(terms)) if not question.places else ((), ())
     return replace(
         question,
         terms=terms,
         expansions=tuple(t for t in dict.fromkeys(expansions) if t not in terms),
         search_text=f"{search} {' '.join(terms + question.extra_terms)}",
-        places=question.places or named_places(" ".join(terms))[0],
-        place_words=question.place_words or named_places(" ".join(terms))[1],
+        places=question.places or places,
+        place_words=question.place_words or place_words,
     )
 
 
