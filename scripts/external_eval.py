@@ -13,11 +13,13 @@ share answered at the reader's threshold with their EM. Nothing here is trained 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,41 +43,58 @@ def sample(path: Path, limit: int, seed: int = 0) -> list[tuple[str, str, list[s
     return items[:limit]
 
 
-def score(name: str, items: list[tuple[str, str, list[str]]], model: Any = None) -> dict[str, Any]:
+@contextlib.contextmanager
+def paragraph_reading(items: list[tuple[str, str, list[str]]], model: Any = None) -> Iterator[tuple[Any, Any]]:
+    """An engine over the items' paragraphs (hash embedder: no model; which passage of one
+    paragraph ranks first barely matters) and ``passages(paragraph, question)``: the analysed
+    question and its passages ranked within its own paragraph only."""
     from qa.embed import load_embedder
     from qa.engine import Engine
-    from qa.evaluate import em, f1, normalize_answer
     from qa.index import build_index, load_index
-    from qa.reader import gather, read
+    from qa.retrieve import retrieve
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "paragraphs"
         folder.mkdir()
-        paragraphs = list(dict.fromkeys(p for p, _, _ in items))
-        for i, text in enumerate(paragraphs):
-            (folder / f"p{i:05d}.txt").write_text(text, encoding="utf-8")
+        names = {p: f"p{i:05d}.txt" for i, p in enumerate(dict.fromkeys(p for p, _, _ in items))}
+        for paragraph, name in names.items():
+            (folder / name).write_text(paragraph, encoding="utf-8")
         build_index([folder], Path(tmp) / "index", model_id="fake:hash-64")
         index = load_index(Path(tmp) / "index")
         engine = Engine(index, load_embedder(index.model_id), reader_model=model)
         by_doc: dict[str, list[int]] = {}
         for position, chunk in enumerate(index.chunks):
             by_doc.setdefault(Path(chunk.doc).name, []).append(position)
-        from qa.retrieve import retrieve
 
+        def passages(paragraph: str, question: str) -> tuple[Any, list[Any]]:
+            q = engine.analyse(question)
+            positions = np.array(by_doc.get(names[paragraph], []), dtype=np.int64)
+            return q, retrieve(index, engine.embedder, q, 6, engine.settings, positions=positions)
+
+        yield engine, passages
+
+
+def span_text(index: Any, candidate: Any) -> str:
+    """A candidate's span as it stands in its passage."""
+    return str(
+        index.chunks[candidate.reading.scored.position].text[candidate.reading.span.start : candidate.reading.span.end]
+    )
+
+
+def score(name: str, items: list[tuple[str, str, list[str]]], model: Any = None) -> dict[str, Any]:
+    from qa.evaluate import em, f1, normalize_answer
+    from qa.reader import gather, read
+
+    with paragraph_reading(items, model) as (engine, passages):
+        index = engine.index
         rows = []
         started = time.perf_counter()
         for paragraph, question, answers in items:
-            doc = f"p{paragraphs.index(paragraph):05d}.txt"
-            q = engine.analyse(question)
-            positions = np.array(by_doc.get(doc, []), dtype=np.int64)
-            ranked = retrieve(index, engine.embedder, q, 6, engine.settings, positions=positions)
+            q, ranked = passages(paragraph, question)
             reading = read(index, q, ranked, (), engine.reader_model)
             found = gather(index, q, ranked)
             golds = {normalize_answer(a) for a in answers}
-            spans = (
-                index.chunks[c.reading.scored.position].text[c.reading.span.start : c.reading.span.end] for c in found
-            )
-            recall = any(normalize_answer(span) in golds for span in spans)
+            recall = any(normalize_answer(span_text(index, c)) in golds for c in found)
             answer, confidence = "", 0.0
             if reading is not None:
                 chunk = index.chunks[reading.scored.position]

@@ -21,7 +21,6 @@ import argparse
 import datetime
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -112,42 +111,19 @@ def record(
 def record_external(limit: int, seed: int = 1) -> list[tuple[np.ndarray, list[bool], list[str]]]:
     """Candidates and labels for general Chinese reading (DRCD dev: never evaluated on), each
     question read from its own paragraph as ``scripts/external_eval.py`` reads the held-out sets."""
-    from external_eval import EXTERNAL, sample
+    from external_eval import EXTERNAL, paragraph_reading, sample, span_text
 
-    from qa.embed import load_embedder
-    from qa.engine import Engine
     from qa.evaluate import normalize_answer
-    from qa.index import build_index, load_index
     from qa.reader import FEATURES, ReaderModel, gather
-    from qa.retrieve import retrieve
 
     items = sample(EXTERNAL / "drcd_dev.json", limit, seed)
     out = []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "paragraphs"
-        folder.mkdir()
-        paragraphs = list(dict.fromkeys(p for p, _, _ in items))
-        for i, text in enumerate(paragraphs):
-            (folder / f"p{i:05d}.txt").write_text(text, encoding="utf-8")
-        build_index([folder], Path(tmp) / "index", model_id="fake:hash-64")
-        index = load_index(Path(tmp) / "index")
-        engine = Engine(index, load_embedder(index.model_id), reader_model=ReaderModel.untrained())
-        by_doc: dict[str, list[int]] = {}
-        for position, chunk in enumerate(index.chunks):
-            by_doc.setdefault(Path(chunk.doc).name, []).append(position)
+    with paragraph_reading(items, ReaderModel.untrained()) as (engine, passages):
         for paragraph, question, answers in items:
-            q = engine.analyse(question)
-            positions = np.array(by_doc.get(f"p{paragraphs.index(paragraph):05d}.txt", []), dtype=np.int64)
-            ranked = retrieve(index, engine.embedder, q, 6, engine.settings, positions=positions)
-            found = gather(index, q, ranked)
+            q, ranked = passages(paragraph, question)
+            found = gather(engine.index, q, ranked)
             golds = {normalize_answer(a) for a in answers}
-            labels = [
-                normalize_answer(
-                    index.chunks[c.reading.scored.position].text[c.reading.span.start : c.reading.span.end]
-                )
-                in golds
-                for c in found
-            ]
+            labels = [normalize_answer(span_text(engine.index, c)) in golds for c in found]
             features = np.array([c.features for c in found], dtype=float).reshape(-1, len(FEATURES))
             out.append((features, labels, [c.text for c in found]))
     return out
