@@ -77,7 +77,7 @@ def report_years(norm: str) -> tuple[int, ...]:
 YEAR_IN_TEXT = re.compile(r"(?:19|20)\d{2}年|去年|今年")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)")
 WH = re.compile(
-    r"(什么时候|何时|哪一天|哪天|哪一年|哪年|什么样的?|什么|哪些|哪几[个项类种条家所座]?|哪里|哪儿|"
+    r"(什么时候|何时|何年|哪一天|哪天|哪一年|哪年|什么样的?|什么|哪些|哪几[个项类种条家所座]?|哪里|哪儿|哪边|何处|何地|何人|何者|何种|"
     r"哪[一二两三四五六七八九十]+[个项类种条家所座大]?|哪[个条家所座类种项位部次届批]?|谁|多少|几|怎样的?|怎么样的?|如何)"
 )
 
@@ -91,7 +91,7 @@ def is_listing(wh: str) -> bool:
     return wh.startswith(("哪些", "哪几")) or bool(re.match(r"哪[二两三四五六七八九十]", wh))
 
 
-COLLOQUIAL = (("啥", "什么"), ("咋样", "怎样"), ("咋", "怎么"), ("多大", "多少"))
+COLLOQUIAL = (("啥", "什么"), ("甚么", "什么"), ("咋样", "怎样"), ("咋", "怎么"), ("多大", "多少"))
 SHORT_YEAR = re.compile(r"(?<![\d.])([01]\d)年")
 
 
@@ -171,6 +171,10 @@ def detect_lang(text: str) -> str:
     return "en" if cjk_ratio(text) < 0.3 else "zh"
 
 
+# A question that ends where its answer would stand: 南加大的校友网路被称为？ / 另一种是？
+TRAILING_BLANK = re.compile(r"(?:是|为|叫|叫做|称为|包括|在|位于|来自)[？?]$")
+
+
 def answer_kind(norm: str, lang: str) -> tuple[str, str]:
     """(kind, unit hint) of the answer a question asks for.
 
@@ -180,6 +184,8 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
     ('number', '%')
     >>> answer_kind("第十三届全运会什么时候开幕？", "zh")
     ('date', '')
+    >>> answer_kind("代顿协议于何年签署？", "zh"), answer_kind("另一种是？", "zh"), answer_kind("20几所高校在哪里集会？", "zh")
+    (('date', '年'), ('slot', ''), ('slot', ''))
     """
     if lang == "en":
         if re.search(r"\bwhen\b|\bwhat date\b|\bwhich day\b", norm):
@@ -200,11 +206,13 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
         if re.search(r"\b(which|what|who)\b", norm):
             return "slot", ""
         return "other", ""
-    if re.search(r"哪一?年|几几年", norm):
+    if re.search(r"哪一?年|几几年|(?<![任如为])何年|(?:公元|西元)几年", norm):
         return "date", "年"
     if re.search(r"什么时候|何时|哪一?天|几月|几号|日期", norm):
         return "date", ""
-    counter = re.search(rf"(?:多少|(?<!哪)几)(?:万|亿)?(人次|吨|元|平方米|公里|亩|标准箱|微克|千瓦|[{COUNTERS}])", norm)
+    counter = re.search(
+        rf"(?:多少|(?<![哪\d])几)(?:万|亿)?(人次|吨|元|平方米|公里|亩|标准箱|微克|千瓦|[{COUNTERS}])", norm
+    )
     if counter:
         return "number", counter.group(1)
     if re.search(r"增长|增速|增幅|涨幅|比重|比例|占比|百分|率|降低|下降|提高了?多少", norm) and re.search(
@@ -213,9 +221,9 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
         return "number", "%"
     if re.search(r"占.{0,8}多少", norm):
         return "number", "%"
-    if re.search(r"多少|(?<!哪)几[个项家所]?|多大|多高|多长", norm):  # 哪几个 asks for a list
+    if re.search(r"多少|(?<![哪\d])几[个项家所]?|多大|多高|多长", norm):  # 哪几个 asks for a list
         return "number", ""
-    if WH.search(norm):
+    if WH.search(norm) or TRAILING_BLANK.search(norm):
         return "slot", ""
     return "other", ""
 

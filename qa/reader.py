@@ -937,8 +937,14 @@ def _wanted_length(norm: str) -> int:
 
 
 def _wanted_items(norm: str) -> int:
-    """Items a list question asks for: 哪四个 → 4, 哪“三大平台” → 3."""
-    match = re.search(r"哪([一二两三四五六七八九十]+|\d+)|[“\"]([一二两三四五六七八九十]+)[大个项]", norm)
+    """Items a list question asks for: 哪四个 → 4, 哪“三大平台” → 3; 哪一个 asks for one thing, not a list.
+
+    >>> _wanted_items("哪四个"), _wanted_items("哪“三大平台”"), _wanted_items("哪一个城市")
+    (4, 3, 0)
+    """
+    match = re.search(
+        r"哪([二两三四五六七八九十][一二两三四五六七八九十]*|\d+)|[“\"]([一二两三四五六七八九十]+)[大个项]", norm
+    )
     if match:
         return _number(match.group(1) or match.group(2))
     match = re.search(r"\b(two|three|four|five|six)\b", norm)
