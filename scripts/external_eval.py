@@ -1,4 +1,4 @@
-"""The reader on general Chinese reading comprehension: CMRC 2018 trial and DRCD test (held out).
+"""The reader on general Chinese reading comprehension: CMRC 2018 trial and DRCD (held-out parts).
 
 Each question is read from its own given paragraph, as the issue asks ("reading the given
 paragraph"): the paragraphs are indexed (hash embedder: no model, the passage ranking inside a
@@ -7,7 +7,10 @@ its paragraph and the reader picks its best span. Reported per set: EM and F1 of
 (always answering), candidate recall (the gold answer is one of the candidate spans), and the
 share answered at the reader's threshold with their EM. Nothing here is trained on. Usage:
 
-    python scripts/external_eval.py [--limit 400] [--sets cmrc2018_trial,drcd_test]
+    python scripts/external_eval.py [--limit 400] [--development]
+
+Held out: DRCD test and the odd-numbered articles of CMRC 2018 trial. Development (what may be
+looked at, and trained on): DRCD dev and the even-numbered CMRC articles.
 """
 
 from __future__ import annotations
@@ -29,12 +32,21 @@ ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = ROOT.parent / "shared" / "data" / "external"
 
 
-def sample(path: Path, limit: int, seed: int = 0) -> list[tuple[str, str, list[str]]]:
-    """(paragraph, question, answers) for ``limit`` questions drawn at random (fixed seed)."""
+# CMRC 2018 has one file here: its even-numbered articles are for development and training,
+# its odd ones are held out. DRCD has two files: dev for development and training, test held out.
+HELD_OUT = {"cmrc2018_trial": "odd", "drcd_test": "all"}
+DEVELOPMENT = {"cmrc2018_trial": "even", "drcd_dev": "all"}
+
+
+def sample(path: Path, limit: int, seed: int = 0, articles: str = "all") -> list[tuple[str, str, list[str]]]:
+    """(paragraph, question, answers) for ``limit`` questions drawn at random (fixed seed) from
+    the ``articles`` of the file: all, even or odd (by their order in the file)."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    keep = {"all": lambda i: True, "even": lambda i: i % 2 == 0, "odd": lambda i: i % 2 == 1}[articles]
     items = [
         (p["context"], qa["question"], [a["text"] for a in qa["answers"]])
-        for article in data
+        for i, article in enumerate(data)
+        if keep(i)
         for p in article["paragraphs"]
         for qa in p["qas"]
         if qa["answers"]
@@ -126,14 +138,15 @@ def score(name: str, items: list[tuple[str, str, list[str]]], model: Any = None)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=400, help="questions per set (random, fixed seed)")
-    parser.add_argument("--sets", default="cmrc2018_trial,drcd_test")
+    parser.add_argument("--development", action="store_true", help="score the development parts instead")
     args = parser.parse_args()
-    for name in args.sets.split(","):
+    parts = DEVELOPMENT if args.development else HELD_OUT
+    for name, articles in parts.items():
         path = EXTERNAL / f"{name}.json"
         if not path.is_file():
             print(f"{path}: not found", file=sys.stderr)
             return 1
-        print(score(name, sample(path, args.limit)))
+        print(score(f"{name} ({articles} articles)", sample(path, args.limit, articles=articles)))
     return 0
 
 

@@ -145,11 +145,12 @@ def held_out_figures(model: Any) -> dict[str, Any]:
         summary = report.summary()
         out[name] = {k: round(summary[k], 3) for k in ("em", "f1", "false_refusals") if k in summary}
         given += [(r.confidence, r.em == 1) for r in report.rows if r.found]
-    from external_eval import EXTERNAL, sample, score
+    from external_eval import EXTERNAL, HELD_OUT, sample, score
 
-    for name in ("cmrc2018_trial", "drcd_test"):
-        out[f"external {name} (given paragraph)"] = {
-            k: v for k, v in score(name, sample(EXTERNAL / f"{name}.json", 200), model).items() if k != "set"
+    for name, articles in HELD_OUT.items():
+        items = sample(EXTERNAL / f"{name}.json", 400, articles=articles)
+        out[f"external {name}, {articles} articles (given paragraph)"] = {
+            k: v for k, v in score(name, items, model).items() if k != "set"
         }
     out["all held-out: answers given"] = len(given)
     out["all held-out: wrong"] = round(sum(not ok for _, ok in given) / max(len(given), 1), 3)
