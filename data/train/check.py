@@ -27,7 +27,7 @@ DIRS = [
 ]
 TYPES = {"number", "percent", "money", "count", "date", "entity", "list", "phrase", "unanswerable"}
 LANGS = {"zh", "en", "zh-TW"}
-STYLES = {"direct", "paraphrase", "multi_hop_light", "followup"}
+STYLES = {"direct", "paraphrase", "multi_hop_light", "followup", "out_of_scope"}
 _texts: dict[str, str] = {}
 
 
