@@ -57,6 +57,12 @@ NUMBER = re.compile(
 YEAR_VALUE = re.compile(r"(?:1[89]|20)\d{2}")
 DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}年(?:底|末|初|内)")
 YEAR_SPAN = re.compile(r"(?:19|20)\d{2}年")
+MONTH = re.compile(r"(?<![\d年])\d{1,2}月份?(?!\d)")
+# Counts written in Chinese numerals: 五次, 三个月, 三天三夜 (not a lone 一: 一批, 一个 are everywhere)
+CHINESE_COUNT = re.compile(
+    r"(?:[两三四五六七八九十百千万亿零〇][一二两三四五六七八九十百千万亿零〇]*|一[十百千万亿][一二两三四五六七八九十百千万亿零〇]*)"
+    r"(?:个月|个百分点|[次倍个项条家所座台名位年天周岁届批轮成])(?:[一二两三四五六七八九十]+[天夜年月])?"
+)
 CLAUSE_END = "，,;；。！？!?：:"
 QUOTES = "“”\"'‘’「」『』"
 
@@ -188,8 +194,10 @@ MEASURE_CUES = (
 def cue_fit(norm: str, start: int, question_norm: str, end: int | None = None) -> float:
     """Does the measure word right before a figure (增长 9%, 比重 54%) match the question's?
 
+    1 when it does, -1 when the question names another one, 0 when either has none.
+
     >>> cue_fit("生产总值17800亿元，增长9%左右", 14, "生产总值增长了多少")
-    0.3
+    1.0
     """
     before = re.sub(r"[了到为在至是近约]+$", "", norm[max(0, start - 6) : start])
     cue = next((c for c in MEASURE_CUES if before.endswith(c)), "")
@@ -197,7 +205,7 @@ def cue_fit(norm: str, start: int, question_norm: str, end: int | None = None) -
         cue = next((c for c in MEASURE_CUES if norm.startswith(c, start, end)), "")
     if not cue:
         return 0.0
-    return 0.3 if cue in question_norm else -0.15 if any(c in question_norm for c in MEASURE_CUES) else 0.0
+    return 1.0 if cue in question_norm else -1.0 if any(c in question_norm for c in MEASURE_CUES) else 0.0
 
 
 def _decay(distance: int) -> float:
@@ -581,8 +589,8 @@ def english_head(norm: str) -> str:
     return ""
 
 
-ORDINAL = re.compile(r"第[一二两三四五六七八九十百零〇\d]+[届次批期轮个]")
-ASKS_ORDINAL = re.compile(r"第几|哪一?[届次批期轮]")
+ORDINAL = re.compile(r"第[一二两三四五六七八九十百零〇\d]+[届次批期轮个位名大]")
+ASKS_ORDINAL = re.compile(r"第几|哪一?[届次批期轮]|排[名在]?几|排名")
 
 
 def ordinal_spans(text: str, question_norm: str) -> list[tuple[int, int]]:
@@ -634,7 +642,7 @@ class Candidate:
     features: tuple[float, ...]
 
 
-SPAN_KINDS = ("number", "date", "slot", "quote", "list", "title", "ordinal", "phrase")
+SPAN_KINDS = ("number", "date", "slot", "quote", "list", "title", "ordinal", "phrase", "clause")
 QUESTION_KINDS = ("number", "date", "slot", "other")
 FEATURES = (
     "support",  # the question's topic stands next to the span
@@ -664,8 +672,25 @@ FEATURES = (
     "clause_end",
     "said_before",  # an answer already given in the conversation (a follow-up asks for something new)
     "votes",  # other passages offering the same text
+    "in_question",  # the question states the span itself (从18亿元增加到多少: not 18亿元)
+    "change_for_change",  # a change is asked for (比上年增加多少) and the figure follows 增加/增长/多…
+    "level_for_change",  # a change is asked for and the figure follows 到/达/为 (a level, not a change)
+    "clause_for_account",  # a whole clause or sentence, for a question asking why/how/what it is like
+    "class_match",  # the span ends in the kind of name asked for (谁 → a person's name)
+    "class_clash",  # a kind of name is asked for and the span ends in another kind
+    "named",  # the span ends in a name (of a person, place or organisation) and a slot is asked for
+    "sentence_bigrams",  # share of the question's bigrams in the span's sentence
     "support_rank",  # 1 for the span with the best support in the question, lower after
     "support_lead",  # support minus the best support of a different answer
+)
+ASKS_CHANGE = re.compile(
+    r"比.{0,12}(?:增加|增长|多|提高|减少|下降|降低|少)|(?:增加|增长|提高|减少|下降|降低|多|少)了?(?:多少|几)"
+)
+CHANGE_CUE = re.compile(r"(?:增长|增加|提高|多|下降|减少|降低|少|增)了?$")
+LEVEL_CUE = re.compile(r"(?:到|至|达|为|是)$")
+# Questions answered by an account rather than a name or figure: why, how, what it is, what it does.
+ASKS_ACCOUNT = re.compile(
+    r"为什么|为何|原因|如何|怎样|怎么|作用|意义|特点|特征|功能|影响|什么是|是什么意思|指的是|做了什么|有什么"
 )
 
 
@@ -689,6 +714,10 @@ def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[st
     variants = [v for t in terms for v in (t, *groups.get(t, ())) if v]
     unknown = sum(w == ABSENT_TERM_WEIGHT for w in weights.values())
     shared = [float(q.kind == k) for k in QUESTION_KINDS] + [float(q.lang == "en"), float(bool(q.extra_terms)), unknown]
+    asks_change = bool(ASKS_CHANGE.search(q.norm))
+    asks_account = bool(ASKS_ACCOUNT.search(q.norm))
+    wanted_class = asked_class(q.norm) if q.kind in ("slot", "other") else ""
+    names_asked = q.kind in ("slot", "other")
     rows: list[tuple[Reading, str, list[float]]] = []
     for rank, scored in enumerate(read_):
         chunk = index.chunks[scored.position]
@@ -718,6 +747,19 @@ def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[st
                 float(a <= cs + 1),
                 float(b >= ce - 1),
                 float(len(piece) > 1 and any(piece in earlier for earlier in q.said)),
+                float(len(piece) > 1 and piece in q.norm),
+                float(asks_change and span.kind == "number" and bool(CHANGE_CUE.search(norm[max(0, a - 6) : a]))),
+                float(asks_change and span.kind == "number" and bool(LEVEL_CUE.search(norm[max(0, a - 6) : a]))),
+                float(asks_account and span.kind == "clause"),
+            ]
+            got_class = head_class(norm, a, b) if names_asked and span.kind != "number" else ""
+            ss, se = sentence_bounds(norm, a, b)
+            sentence = norm[ss:se]
+            row += [
+                float(bool(wanted_class) and got_class == wanted_class),
+                float(bool(wanted_class) and bool(got_class) and got_class != wanted_class),
+                float(got_class in ("person", "place", "org")),
+                sum(g in sentence for g in q.bigrams) / len(q.bigrams) if q.bigrams else 0.0,
             ]
             rows.append((Reading(span, scored, rank), piece, row))
     passages_of: dict[str, set[int]] = {}
@@ -745,6 +787,7 @@ CONFIDENCE_FEATURES = (
     "candidates",  # log of how many candidates there were
     *(f"best {name}" for name in FEATURES),  # the best span's own features
 )
+MISFIT = CONFIDENCE_FEATURES.index("best misfit")
 
 
 def read(
@@ -834,17 +877,33 @@ def candidates(
             fit = unit_fit(unit, q.unit_hint)
             cue = cue_fit(norm, a, f"{q.norm} {q.context} {' '.join(q.terms)}", b)
             spans.append(Span(a, b, "number", 0.0, s, fit=fit, cue=cue))
+        if q.kind == "other" and ASKS_ACCOUNT.search(q.norm):  # 为什么…: an account, not a figure
+            spans += [Span(a, b, "clause", 0.0, sup(a, b)) for a, b in clauses(norm, q.terms)]
     elif q.kind == "date":
-        pattern = YEAR_SPAN if q.unit_hint == "年" else DATE
-        for m in pattern.finditer(text):
-            s = sup(m.start(), m.end())
-            spans.append(Span(m.start(), m.end(), "date", 0.0, s))
+        patterns = [YEAR_SPAN] if q.unit_hint == "年" else [DATE, YEAR_SPAN, MONTH]
+        found: set[tuple[int, int]] = set()
+        for pattern in patterns:
+            for m in pattern.finditer(norm):
+                if (m.start(), m.end()) not in found:
+                    found.add((m.start(), m.end()))
+                    spans.append(Span(m.start(), m.end(), "date", 0.0, sup(m.start(), m.end())))
     else:
         spans.extend(slot_candidates(q, text, norm, sup, coverage))
     for a, b in ordinal_spans(norm, q.norm):  # 第几届 / 哪一届
         s = sup(a, b)
         spans.append(Span(a, b, "ordinal", 0.0, s))
     return spans
+
+
+def paired_figures(
+    norm: str, figures: list[tuple[int, int, str]], q: Question, sup: Callable[..., float]
+) -> list[Span]:
+    """Two figures joined by 和/、/与 (分别提高到300元和500元) for a question that asks for both (分别)."""
+    out = []
+    for (a, b, unit), (c, d, _) in zip(figures, figures[1:], strict=False):
+        if 1 <= c - b <= 2 and re.fullmatch(r"[和、与及,，]|、和", norm[b:c]):
+            out.append(Span(a, d, "number", 0.0, sup(a, d), fit=unit_fit(unit, q.unit_hint)))
+    return out
 
 
 def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float], coverage: float) -> list[Span]:
@@ -866,6 +925,10 @@ def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float]
     for a, b in noun_phrases(norm, q.terms):
         if (a, b) not in seen:
             spans.append(Span(a, b, "phrase", 0.0, sup(a, b)))
+    seen = {(sp.start, sp.end) for sp in spans}
+    for a, b in clauses(norm, q.terms):
+        if (a, b) not in seen:
+            spans.append(Span(a, b, "clause", 0.0, sup(a, b)))
     label = re.search(r"[“「\"]([^”」\"]{1,8})[”」\"]", q.norm)
     for a, b in quoted_spans(text):
         inner = b - a - 2
@@ -886,11 +949,55 @@ def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float]
             if _shared_suffix(norm[a:b], q.norm):
                 bonus += 0.3  # the items end like the question's noun (政治意识… ~ 四个意识)
             spans.append(Span(a, b, "list", 0.0, s, bonus=bonus))
+            last = re.split(r"[、和及]", norm[a:b])[-1]
+            for n in (3, 2):  # 坚持什么方针 → 全覆盖、保基本、多层次、可持续 (not …可持续方针)
+                if len(last) > n + 1 and last[-n:] in q.norm:
+                    spans.append(Span(a, b - n, "list", 0.0, s, bonus=bonus))
+                    break
     if re.search(r"条例|法规|规划|纲要|文件|意见|办法|法\b", q.norm + " ".join(q.terms)):
         for a, b in book_titles(text):
             s = sup(a, b, inside=True)
             spans.append(Span(a, b, "title", 0.0, s))
-    return spans
+    return spans + edge_variants(spans, norm, noun_head(q.right) if q.wh.startswith(("哪", "什么")) else "", sup)
+
+
+LEADING_WORDS = ("t", "p", "v", "d", "c")  # 今年在京津冀…, 前瞻布局量子科技…: not part of the answer
+
+
+def edge_variants(spans: list[Span], norm: str, head: str, sup: Callable[..., float]) -> list[Span]:
+    """More edges for names and lists: a name ended at the question's head noun (哪条铁路 →
+    青藏铁路, not 青藏铁路全线通车), a list without the time word, preposition or verb it starts
+    with (今年在京津冀、长三角 → 京津冀、长三角).
+
+    >>> from qa.reader import Span
+    >>> norm = "青藏铁路全线通车。今年在京津冀、长三角、珠三角开展监测"
+    >>> spans = [Span(0, 8, "phrase", 0.0, 0.5), Span(9, 23, "list", 0.0, 0.5)]
+    >>> [norm[v.start : v.end] for v in edge_variants(spans, norm, "铁路", lambda a, b: 0.5)]
+    ['青藏铁路', '京津冀、长三角、珠三角']
+    """
+    have = {(sp.start, sp.end) for sp in spans}
+    out: list[Span] = []
+
+    def add(sp: Span, a: int, b: int) -> None:
+        if b - a >= 2 and (a, b) not in have:
+            have.add((a, b))
+            out.append(replace(sp, start=a, end=b, support=sup(a, b)))
+
+    for sp in spans:
+        a, b = sp.start, sp.end
+        if len(head) >= 1 and sp.kind in ("slot", "phrase", "clause", "quote"):
+            at = norm.find(head, a, b)
+            if at > a and at + len(head) < b:
+                add(sp, a, at + len(head))
+        if sp.kind in ("list", "slot"):
+            cut = a
+            for word, tag in _tagged(norm[a:b])[:3]:
+                if not tag.startswith(LEADING_WORDS) or word in "、和及":
+                    break
+                cut += len(word)
+            if a < cut < b - 2:
+                add(sp, cut, b)
+    return out
 
 
 NOUN_TAGS = frozenset("n nr nrt nrfg ns nt nz nl ng vn j eng".split())
@@ -912,14 +1019,94 @@ def noun_phrases(norm: str, terms: Sequence[str], longest: int = 24) -> list[tup
     return out
 
 
+CLAUSE = re.compile(r"[^，,；;：:]+")
+
+
+def clauses(norm: str, terms: Sequence[str], longest: int = 80) -> list[tuple[int, int]]:
+    """The clauses of the sentences that name a topic word, each with the clause after it, and
+    those whole sentences: the account a 为什么/如何/有什么作用 question asks for.
+
+    >>> text = "由于价格较低，所以节日都会烹煮海螯虾。另一句。"
+    >>> [text[a:b] for a, b in clauses(text, ("海螯虾",))]
+    ['由于价格较低', '由于价格较低，所以节日都会烹煮海螯虾', '所以节日都会烹煮海螯虾']
+    """
+    out: list[tuple[int, int]] = []
+    for sentence in SENTENCE.finditer(norm):
+        if not any(t in sentence.group() for t in terms):
+            continue
+        parts = [(sentence.start() + m.start(), sentence.start() + m.end()) for m in CLAUSE.finditer(sentence.group())]
+        parts = [(a + len(norm[a:b]) - len(norm[a:b].lstrip()), b) for a, b in parts if norm[a:b].strip()]
+        for i, (a, _) in enumerate(parts):
+            for _, end in parts[i : i + 2]:
+                if 2 <= end - a <= longest:
+                    out.append((a, end))
+        if len(parts) > 2 and parts[-1][1] - parts[0][0] <= longest:
+            out.append((parts[0][0], parts[-1][1]))
+    return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _tagged(sentence: str) -> tuple[tuple[str, str], ...]:
+    """jieba's (word, part of speech) of a sentence; cached, as passages recur across questions."""
+    from qa.query import _posseg
+
+    return tuple((w.word, w.flag) for w in _posseg().cut(sentence))
+
+
+ASKED_CLASSES = (
+    ("person", re.compile(r"谁|何人|哪位|哪一位|什么人|哪个人|哪一个人|\bwho\b")),
+    (
+        "place",
+        re.compile(r"哪里|哪儿|哪边|何处|何地|哪个(?:地方|城市|省|国家|地区|县|市)|哪一?(?:座城市|国)|\bwhere\b"),
+    ),  # noqa: E501
+    ("org", re.compile(r"哪家|哪个(?:部门|机构|公司|企业|单位|组织|政党|大学|学校|银行)|哪所")),
+)
+HEAD_CLASSES = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "org", "t": "time"}
+
+
+def asked_class(norm: str) -> str:
+    """What kind of name a question asks for: person, place, org, or '' (a figure, a date, a thing).
+
+    >>> asked_class("日本列岛改造计划是由谁推动的"), asked_class("美庐别墅在哪里"), asked_class("2017年gdp增长多少")
+    ('person', 'place', '')
+    """
+    return next((name for name, pattern in ASKED_CLASSES if pattern.search(norm)), "")
+
+
+SENTENCE_END = "。；;！？!?\n"
+
+
+def sentence_bounds(norm: str, a: int, b: int) -> tuple[int, int]:
+    """The sentence around span [a, b).
+
+    >>> sentence_bounds("甲乙。丙丁戊。己", 3, 4)
+    (3, 6)
+    """
+    start = max(norm.rfind(ch, 0, a) for ch in SENTENCE_END) + 1
+    end = min((i for i in (norm.find(ch, b) for ch in SENTENCE_END) if i >= 0), default=len(norm))
+    return start, end
+
+
+def head_class(norm: str, a: int, b: int) -> str:
+    """The kind of name a span ends in, by jieba's tag of its last word in its sentence: person,
+    place, org, time, or '' (another noun, a verb, a figure)."""
+    start, end = sentence_bounds(norm, a, b)
+    pos = start
+    tag = ""
+    for word, flag in _tagged(norm[start:end]):
+        pos += len(word)
+        if pos >= b:
+            tag = flag
+            break
+    return HEAD_CLASSES.get(tag, "")
+
+
 @functools.lru_cache(maxsize=8192)
 def _noun_runs(sentence: str, longest: int) -> tuple[tuple[int, int], ...]:
     """(start, end) of the runs of nouns in a sentence; cached, as passages recur across questions."""
-    from qa.query import _posseg
-
     out = []
     pos, start = 0, -1
-    for word, tag in [*_posseg().cut(sentence), ("", "x")]:
+    for word, tag in [*_tagged(sentence), ("", "x")]:
         if tag in NOUN_TAGS and start < 0:
             start = pos
         elif tag not in NOUN_TAGS and start >= 0:
@@ -1073,6 +1260,7 @@ class ReaderModel:
     strict_threshold: float
     threshold: float = 0.5
     card: dict[str, Any] = field(default_factory=dict, compare=False)
+    misfit_share: float = 1.0  # the most an answer in a unit the question does not ask for is trusted
 
     @classmethod
     def untrained(cls) -> ReaderModel:
@@ -1087,7 +1275,8 @@ class ReaderModel:
 
     def confidence(self, evidence: Sequence[float]) -> float:
         raw = np.ravel(self.trust(np.asarray(evidence, dtype=float)))[0]
-        return self.calibration(_sigmoid(float(raw)))
+        p = self.calibration(_sigmoid(float(raw)))
+        return min(p, self.misfit_share) if evidence[MISFIT] > 0 else p
 
     @classmethod
     def fit(
@@ -1100,6 +1289,7 @@ class ReaderModel:
         wrong_share: float = 0.05,
         wrong_cost: float = 1.0,
         seed: int = 0,
+        repeats: int = 1,
     ) -> tuple[ReaderModel, list[tuple[float, bool]]]:
         """Fit on (features, labels, texts) per question (no candidates: an empty array).
 
@@ -1112,43 +1302,62 @@ class ReaderModel:
         Returns the model and the cross-fitted (confidence, right) of every question of
         ``questions`` with a candidate: each predicted by models fitted without its fold, so
         they stand for questions the model has not seen; the calibration and the strict
-        threshold are fitted on them.
+        threshold are fitted on them. With ``repeats`` > 1 the cross-fitting is done that many
+        times over different splits and every prediction is kept (each question ``repeats``
+        times): the thresholds no longer hang on one split.
         """
         everything = [*questions, *unanswered]
         pool = np.vstack([x for x, _, _ in everything if len(x)])
-        order = np.random.default_rng(seed).permutation(len(everything))
-        fold = np.empty(len(everything), dtype=int)
-        fold[order] = np.arange(len(everything)) % folds
         rows: list[tuple[int, int, tuple[float, ...], bool]] = []  # fold, question, evidence, right
-        for k in range(folds):
-            span = _fit_span([q for q, f in zip(everything, fold, strict=True) if f != k], pool, l2)
-            for i in np.flatnonzero(fold == k):
-                x, labels, texts = everything[i]
-                if len(x):
-                    best, ev = choose(x, texts, span(x))
-                    rows.append((k, int(i), ev, bool(labels[best])))
-        folds_of = np.array([r[0] for r in rows])
+        raws: list[float] = []
+        for repeat in range(repeats):  # several splits: thresholds that do not hang on one of them
+            order = np.random.default_rng(seed + repeat).permutation(len(everything))
+            fold = np.empty(len(everything), dtype=int)
+            fold[order] = np.arange(len(everything)) % folds
+            these: list[tuple[int, int, tuple[float, ...], bool]] = []
+            for k in range(folds):
+                span = _fit_span([q for q, f in zip(everything, fold, strict=True) if f != k], pool, l2)
+                for i in np.flatnonzero(fold == k):
+                    x, labels, texts = everything[i]
+                    if len(x):
+                        best, ev = choose(x, texts, span(x))
+                        these.append((k, int(i), ev, bool(labels[best])))
+            folds_of = np.array([r[0] for r in these])
+            evidence = np.array([r[2] for r in these])
+            right = np.array([r[3] for r in these])
+            raw = np.zeros(len(these))
+            for k in range(folds):  # the trust model's own out-of-fold predictions, for the calibration
+                inside = folds_of != k
+                fitted = _fit_trust(evidence[inside], right[inside])
+                raw[~inside] = [_sigmoid(float(v)) for v in fitted(evidence[~inside])]
+            rows += these
+            raws += list(raw)
+        raw = np.array(raws)
         real = np.array([r[1] < len(questions) for r in rows])
         evidence = np.array([r[2] for r in rows])
         right = np.array([r[3] for r in rows])
-        raw = np.zeros(len(rows))
-        for k in range(folds):  # the trust model's own out-of-fold predictions, for the calibration
-            inside = folds_of != k
-            raw[~inside] = [_sigmoid(float(v)) for v in _fit_trust(evidence[inside], right[inside])(evidence[~inside])]
         calibration = Calibration.fit(raw[real], right[real])
-        held = [(calibration(float(r)), bool(ok)) for r, ok in zip(raw[real], right[real], strict=True)]
+        # A figure in a unit the question does not ask for is seldom right, however strong the rest of
+        # its evidence: its confidence is capped at the cross-fitted share of such answers that were right.
+        misfit = evidence[:, MISFIT] > 0
+        misfit_share = round(float((right[misfit & real].sum() + 1) / ((misfit & real).sum() + 2)), 4)
+        held = [
+            (min(calibration(float(r)), misfit_share) if m else calibration(float(r)), bool(ok))
+            for r, ok, m in zip(raw[real], right[real], misfit[real], strict=True)
+        ]
         answerable = list(answerable) or [any(y) for _, y, _ in questions]
         asked = [
             (c, ok, answerable[r[1]])
             for (c, ok), r in zip(held, (r for r in rows if r[1] < len(questions)), strict=True)
         ]
-        unread = sum(not answerable[i] for i, (x, _, _) in enumerate(questions) if not len(x))
+        unread = repeats * sum(not answerable[i] for i, (x, _, _) in enumerate(questions) if not len(x))
         model = cls(
             _fit_span(everything, pool, l2),
             _fit_trust(evidence, right),
             calibration,
             choose_threshold(held, wrong_share),
             most_right_threshold(asked, unread, wrong_cost),
+            misfit_share=misfit_share,
         )
         return model, held
 
@@ -1162,6 +1371,7 @@ class ReaderModel:
             "calibration": asdict(self.calibration),
             "threshold": self.threshold,
             "strict_threshold": self.strict_threshold,
+            "misfit_share": self.misfit_share,
             "card": self.card,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1192,7 +1402,8 @@ def _load(path: str) -> ReaderModel:
     calibration = Calibration(tuple(data["calibration"]["raw"]), tuple(data["calibration"]["probability"]))
     strict, threshold = float(data["strict_threshold"]), float(data["threshold"])
     trust = Trees(data["trust"]["lightgbm"]) if "lightgbm" in data["trust"] else linear(data["trust"])
-    return ReaderModel(linear(data["span"]), trust, calibration, strict, threshold, data.get("card", {}))
+    card, misfit_share = data.get("card", {}), float(data.get("misfit_share", 1.0))
+    return ReaderModel(linear(data["span"]), trust, calibration, strict, threshold, card, misfit_share)
 
 
 def _fit_span(
@@ -1226,7 +1437,7 @@ TRUST_DIRECTION = {
     **dict.fromkeys(("score", "share", "margin"), 1),
     **{f"best {n}": 1 for n in ("support", "anchor", "fit", "cue", "coverage", "term_near", "window_bigrams")},
     **{f"best {n}": 1 for n in ("support_lead", "period_match", "bm25_share", "passage_gap")},
-    **{f"best {n}": -1 for n in ("unknown_terms", "said_before", "misfit", "rank", "dense_rank")},
+    **{f"best {n}": -1 for n in ("unknown_terms", "said_before", "misfit", "rank", "dense_rank", "in_question")},
 }
 
 
@@ -1258,27 +1469,35 @@ def _fit_trust(evidence: np.ndarray, right: np.ndarray) -> Trees:
 
 
 def most_right_threshold(
-    asked: Sequence[tuple[float, bool, bool]], refused_right: int = 0, wrong_cost: float = 1.0
+    asked: Sequence[tuple[float, bool, bool]], refused_right: int = 0, wrong_cost: float = 1.0, width: float = 0.05
 ) -> float:
     """The confidence threshold that does users the most good: (confidence, the answer is right,
     the question has an answer) per question read. A right answer gains one, so does a refusal of
     a question the reports do not answer (``refused_right`` more were never read); a wrong
     answer, or one invented for a question without one, costs ``wrong_cost``; refusing a
-    question that has an answer gains nothing.
+    question that has an answer gains nothing. The gain is averaged over thresholds within
+    ``width`` of each one: its peak is flat, and the unsmoothed maximum jumps from one fit to the next.
 
     >>> most_right_threshold([(0.9, True, True), (0.6, True, True), (0.4, True, True), (0.2, False, False)])
-    0.4
+    0.31
     >>> most_right_threshold([(0.9, True, True), (0.6, False, True), (0.5, False, True), (0.4, False, False)])
-    0.9
+    0.76
     """
-    best, most = 0.5, -math.inf
-    for t in sorted({c for c, _, _ in asked}):
-        gain: float = refused_right
-        for c, ok, has in asked:
-            gain += (1.0 if ok else -wrong_cost) if c >= t else float(not has)
-        if gain > most:
-            best, most = t, gain
-    return best
+    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    confidence = np.array([c for c, _, _ in asked])
+    right = np.array([ok for _, ok, _ in asked], dtype=bool)
+    has = np.array([h for _, _, h in asked], dtype=bool)
+    gains = np.array(
+        [
+            refused_right + np.where(confidence >= t, np.where(right, 1.0, -wrong_cost), (~has).astype(float)).sum()
+            for t in grid
+        ]
+    )
+    steps = int(round(width / 0.01))
+    padded = np.pad(gains, steps, mode="edge")
+    smooth = np.convolve(padded, np.ones(2 * steps + 1) / (2 * steps + 1), mode="valid")
+    peak = np.flatnonzero(smooth >= smooth.max() - 1e-9)
+    return float(grid[peak[len(peak) // 2]])  # the middle of a flat top
 
 
 def choose_threshold(held: Sequence[tuple[float, bool]], wrong_share: float) -> float:

@@ -98,7 +98,8 @@ def test_shipped_model_has_a_card_and_held_out_figures() -> None:
 
 def test_thresholds() -> None:
     assert choose_threshold([(0.9, True), (0.5, False)], 0.0) == 0.9
-    assert most_right_threshold([(0.9, True, True), (0.3, False, False)]) == 0.9
+    # any threshold in (0.3, 0.9] answers the right one and refuses the other: the middle is kept
+    assert 0.3 < most_right_threshold([(0.9, True, True), (0.3, False, False)]) <= 0.9
     assert Calibration((), ())(0.37) == 0.37
 
 
@@ -117,3 +118,15 @@ def test_engine_refuses_below_its_threshold(engine) -> None:  # type: ignore[no-
         assert not refused.found and refused.reason
     finally:
         engine.min_confidence = engine.reader_model.threshold
+
+
+def test_an_answer_in_a_unit_not_asked_for_is_trusted_at_most_the_misfit_share() -> None:
+    from dataclasses import replace
+
+    from qa.reader import CONFIDENCE_FEATURES, MISFIT, ReaderModel
+
+    model = replace(ReaderModel.untrained(), misfit_share=0.08)
+    evidence = [0.0] * len(CONFIDENCE_FEATURES)
+    assert model.confidence(evidence) == 0.5
+    evidence[MISFIT] = 1.0
+    assert model.confidence(evidence) == 0.08
