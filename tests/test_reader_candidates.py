@@ -1,0 +1,65 @@
+"""Candidate spans and question analysis for text the reports never showed the reader:
+counts in Chinese numerals, months, paired figures, clauses, names cut at the asked-for noun."""
+
+from __future__ import annotations
+
+from qa.query import analyse, answer_kind
+from qa.reader import (
+    CHINESE_COUNT,
+    MONTH,
+    Span,
+    clauses,
+    edge_variants,
+    ordinal_spans,
+    paired_figures,
+    slot_candidates,
+)
+from qa.text import normalize
+
+
+def test_counts_in_chinese_numerals_are_figures() -> None:
+    text = "存贷款基准利率五次下调，大火连烧了三天三夜，历时十一个月，一批项目开工"
+    assert [m.group() for m in CHINESE_COUNT.finditer(text)] == ["五次", "三天三夜", "十一个月"]
+
+
+def test_months_are_dates() -> None:
+    assert [m.group() for m in MONTH.finditer("从8月份开始回落，2015年8月，12月底")] == ["8月份", "12月"]
+
+
+def test_two_figures_joined_by_he_answer_a_fenbie_question() -> None:
+    norm = "小学和初中学生人均公用经费分别提高到300元和500元"
+    q = analyse("小学和初中学生人均公用经费分别提到多少？")
+    figures = [(a, b, "元") for a, b in ((18, 22), (23, 27))]
+    spans = paired_figures(norm, figures, q, lambda a, b: 0.5)
+    assert [norm[s.start : s.end] for s in spans] == ["300元和500元"]
+
+
+def test_ordinals_with_position_words() -> None:
+    text = "外贸进出口总额跃居世界第三位，整车出口量居全国第二名"
+    assert [text[a:b] for a, b in ordinal_spans(text, "在世界上排第几")] == ["第三位", "第二名"]
+
+
+def test_why_questions_get_clauses_and_sentences() -> None:
+    norm = "由于价格较低，所以节日都会烹煮海螯虾。"
+    found = [norm[a:b] for a, b in clauses(norm, ("海螯虾",))]
+    assert "由于价格较低" in found and "由于价格较低，所以节日都会烹煮海螯虾" in found
+
+
+def test_a_name_ends_at_the_noun_the_question_asks_for() -> None:
+    norm = "青藏铁路全线通车。"
+    variants = edge_variants([Span(0, 8, "phrase", 0.0, 0.5)], norm, "铁路", lambda a, b: 0.5)
+    assert [norm[v.start : v.end] for v in variants] == ["青藏铁路"]
+
+
+def test_which_one_asks_for_one_thing_not_a_list() -> None:
+    text = "台湾的主要溪流有卑南溪、太平溪、利嘉溪和知本溪。"
+    q = analyse("台东县哪一个溪流最长？")
+    spans = slot_candidates(q, text, normalize(text), lambda a, b, inside=False: 0.5, 0.5)
+    assert not any(s.kind == "list" for s in spans)
+
+
+def test_general_question_words() -> None:
+    assert answer_kind(normalize("代頓協議於何年簽署？"), "zh") == ("date", "年")
+    assert answer_kind("慕容皝将难民安置于何处？", "zh") == ("slot", "")
+    assert answer_kind("元朝土地分为两种，一种是私田，另一种是？", "zh") == ("slot", "")
+    assert analyse("城市也是甚麼？").wh == "什么"
