@@ -868,6 +868,8 @@ def candidates(
                 value *= 0.3
         return value
 
+    if q.wh in ("为什么", "为何"):  # a why question is answered by a clause, not a name or a figure
+        return [Span(a, b, "clause", 0.0, sup(a, b)) for a, b in clauses(norm, q.terms)]
     if q.kind in ("number", "other"):
         states_bound = re.search(r"低于|高于|不少于|不超过|超过|以上|以下|以内|至少|最少|最多", q.norm)
         for a, b, unit in number_spans(norm):  # normalised: full-width ７.５％ reads as 7.5%

@@ -63,3 +63,14 @@ def test_general_question_words() -> None:
     assert answer_kind("慕容皝将难民安置于何处？", "zh") == ("slot", "")
     assert answer_kind("元朝土地分为两种，一种是私田，另一种是？", "zh") == ("slot", "")
     assert analyse("城市也是甚麼？").wh == "什么"
+
+
+def test_a_why_question_is_answered_by_a_clause_not_by_what_stands_in_place_of_its_question_word() -> None:
+    from qa.reader import candidates
+
+    text = "坚持把推进京津冀协同发展作为政治之责、发展之要，积极主动融入重大国家战略。"
+    q = analyse("天津为什么要推进京津冀协同发展？")
+    assert q.wh == "为什么"
+    spans = candidates(q, text, normalize(text), q.terms, {t: 1.0 for t in q.terms}, {}, 0.5)
+    assert spans and all(s.kind == "clause" for s in spans)
+    assert "坚持把" not in [text[s.start : s.end] for s in spans]
