@@ -868,7 +868,7 @@ def candidates(
                 value *= 0.3
         return value
 
-    if q.wh in ("为什么", "为何"):  # a why question is answered by a clause, not a name or a figure
+    if asks_reason(q):  # why or how: answered by a clause, not by a name or a figure
         return [Span(a, b, "clause", 0.0, sup(a, b)) for a, b in clauses(norm, q.terms)]
     if q.kind in ("number", "other"):
         states_bound = re.search(r"低于|高于|不少于|不超过|超过|以上|以下|以内|至少|最少|最多", q.norm)
@@ -906,6 +906,16 @@ def paired_figures(
         if 1 <= c - b <= 2 and re.fullmatch(r"[和、与及,，]|、和", norm[b:c]):
             out.append(Span(a, d, "number", 0.0, sup(a, d), fit=unit_fit(unit, q.unit_hint)))
     return out
+
+
+def asks_reason(q: Question) -> bool:
+    """Does the question ask why, or how something is done (not how much, not what kind)?
+
+    >>> from qa.query import analyse
+    >>> [asks_reason(analyse(t)) for t in ("天津为什么要建设海绵城市？", "天津怎样推进国企改革？", "增长如何？", "建设怎样的城市？")]
+    [True, True, False, False]
+    """
+    return q.wh in ("为什么", "为何") or (q.wh in ("怎样", "如何", "怎么") and q.kind == "slot")
 
 
 def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float], coverage: float) -> list[Span]:

@@ -74,3 +74,11 @@ def test_a_why_question_is_answered_by_a_clause_not_by_what_stands_in_place_of_i
     spans = candidates(q, text, normalize(text), q.terms, {t: 1.0 for t in q.terms}, {}, 0.5)
     assert spans and all(s.kind == "clause" for s in spans)
     assert "坚持把" not in [text[s.start : s.end] for s in spans]
+
+
+def test_a_how_question_is_answered_by_a_clause_but_how_much_is_not() -> None:
+    from qa.reader import asks_reason
+
+    assert asks_reason(analyse("天津2017年怎样推进国企改革？"))
+    assert not asks_reason(analyse("2017年天津经济增长如何？"))
+    assert not asks_reason(analyse("要建设怎样的城市？"))
