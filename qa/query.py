@@ -175,6 +175,9 @@ def detect_lang(text: str) -> str:
 TRAILING_BLANK = re.compile(r"(?:是|为|叫|叫做|称为|包括|在|位于|来自)[？?]$")
 
 
+PER_UNIT = re.compile(r"每(?:\d+(?:\.\d+)?)?(?:公斤|千克|斤|吨|克|升|千瓦时|度|平方米|立方米|亩|人|户)(?!口)")
+
+
 def answer_kind(norm: str, lang: str) -> tuple[str, str]:
     """(kind, unit hint) of the answer a question asks for.
 
@@ -188,6 +191,8 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
     (('date', '年'), ('slot', ''))
     >>> answer_kind("20几所高校在哪里集会？", "zh")
     ('slot', '')
+    >>> answer_kind("小麦最低收购价每50公斤提高多少？", "zh")
+    ('number', '')
     """
     if lang == "en":
         if re.search(r"\bwhen\b|\bwhat date\b|\bwhich day\b", norm):
@@ -220,7 +225,8 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
     if re.search(r"增长|增速|增幅|涨幅|比重|比例|占比|百分|率|降低|下降|提高了?多少", norm) and re.search(
         r"多少|几|怎样|如何|是多少", norm
     ):
-        return "number", "%"
+        # a price per unit (每50公斤提高多少) rises by an amount, not a percentage
+        return "number", "" if PER_UNIT.search(norm) else "%"
     if re.search(r"占.{0,8}多少", norm):
         return "number", "%"
     if re.search(r"多少|(?<![哪\d])几[个项家所]?|多大|多高|多长", norm):  # 哪几个 asks for a list

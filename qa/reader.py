@@ -55,9 +55,14 @@ NUMBER = re.compile(
     rf"(左右|{BOUND}|多)?"
 )
 YEAR_VALUE = re.compile(r"(?:1[89]|20)\d{2}")
-DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}年(?:底|末|初|内)")
-YEAR_SPAN = re.compile(r"(?:19|20)\d{2}年")
+# Years of any era (公元前221年, 1309年, 1950年代), not durations (3年) nor parts of longer figures.
+DATE = re.compile(
+    r"(?<!\d)(?:公元前|西元前)?\d{3,4}年\d{1,2}月(?:\d{1,2}日)?|(?<!\d)\d{1,2}月\d{1,2}日"
+    r"|(?<!\d)\d{3,4}年(?:底|末|初|内)"
+)
+YEAR_SPAN = re.compile(r"(?<![\d.])(?:公元前|西元前)?\d{3,4}年代?")
 MONTH = re.compile(r"(?<![\d年])\d{1,2}月份?(?!\d)")
+INCIDENT_DATE = re.compile(r"(?<![\d.])\d{1,2}·\d{1,2}(?![\d.])")  # the “7·17” fire: named by its date
 # Counts written in Chinese numerals: 五次, 三个月, 三天三夜 (not a lone 一: 一批, 一个 are everywhere)
 CHINESE_COUNT = re.compile(
     r"(?:[两三四五六七八九十百千万亿零〇][一二两三四五六七八九十百千万亿零〇]*|一[十百千万亿][一二两三四五六七八九十百千万亿零〇]*)"
@@ -882,13 +887,12 @@ def candidates(
         if q.kind == "other" and ASKS_ACCOUNT.search(q.norm):  # 为什么…: an account, not a figure
             spans += [Span(a, b, "clause", 0.0, sup(a, b)) for a, b in clauses(norm, q.terms)]
     elif q.kind == "date":
-        patterns = [YEAR_SPAN] if q.unit_hint == "年" else [DATE, YEAR_SPAN, MONTH]
-        found: set[tuple[int, int]] = set()
-        for pattern in patterns:
-            for m in pattern.finditer(norm):
-                if (m.start(), m.end()) not in found:
-                    found.add((m.start(), m.end()))
-                    spans.append(Span(m.start(), m.end(), "date", 0.0, sup(m.start(), m.end())))
+        patterns = [YEAR_SPAN] if q.unit_hint == "年" else [DATE, YEAR_SPAN, MONTH, INCIDENT_DATE]
+        found = [(m.start(), m.end()) for pattern in patterns for m in pattern.finditer(norm)]
+        if q.unit_hint != "年":  # 什么时候 → 年底, 春节前, 今年7月底 as well as dates
+            found += time_phrases(norm, q.terms)
+        for a, b in dict.fromkeys(found):
+            spans.append(Span(a, b, "date", 0.0, sup(a, b)))
     else:
         spans.extend(slot_candidates(q, text, norm, sup, coverage))
     for a, b in ordinal_spans(norm, q.norm):  # 第几届 / 哪一届
@@ -988,6 +992,9 @@ def edge_variants(spans: list[Span], norm: str, head: str, sup: Callable[..., fl
     >>> spans = [Span(0, 8, "phrase", 0.0, 0.5), Span(9, 23, "list", 0.0, 0.5)]
     >>> [norm[v.start : v.end] for v in edge_variants(spans, norm, "铁路", lambda a, b: 0.5)]
     ['青藏铁路', '京津冀、长三角、珠三角']
+    >>> norm = "程阳八寨景区、宁明花山景区成功创建5A级景区"
+    >>> [norm[v.start : v.end] for v in edge_variants([Span(0, 24, "list", 0.0, 0.5)], norm, "景区", lambda a, b: 0.5)]
+    ['程阳八寨景区、宁明花山景区']
     """
     have = {(sp.start, sp.end) for sp in spans}
     out: list[Span] = []
@@ -1003,6 +1010,11 @@ def edge_variants(spans: list[Span], norm: str, head: str, sup: Callable[..., fl
             at = norm.find(head, a, b)
             if at > a and at + len(head) < b:
                 add(sp, a, at + len(head))
+        if len(head) >= 1 and sp.kind == "list":  # 哪些景区: 甲景区、乙景区 (not …乙景区成功创建5A级景区)
+            last = max(norm.rfind(sep, a, b) for sep in "、和及")
+            at = norm.find(head, last, b) if last > a else -1
+            if at > last and at + len(head) < b:
+                add(sp, a, at + len(head))
         if sp.kind in ("list", "slot"):
             cut = a
             for word, tag in _tagged(norm[a:b])[:3]:
@@ -1015,16 +1027,18 @@ def edge_variants(spans: list[Span], norm: str, head: str, sup: Callable[..., fl
 
 
 NOUN_TAGS = frozenset("n nr nrt nrfg ns nt nz nl ng vn j eng".split())
+NAME_TAGS = frozenset("nr nrt nrfg ns nt nz t l".split())  # names, dynasties (辽朝 t), set phrases
 SENTENCE = re.compile(r"[^。；;！？!?]+")
 
 
 def noun_phrases(norm: str, terms: Sequence[str], longest: int = 24) -> list[tuple[int, int]]:
-    """Runs of nouns (jieba's part-of-speech tags) in the sentences that name a topic word: the
-    names a 叫什么/哪个 question asks for (a laboratory, a university, an industrial cluster).
+    """Runs of nouns (jieba's part-of-speech tags) and their tails, and single names, in the
+    sentences that name a topic word: the names a 叫什么/哪个 question asks for (a laboratory, a
+    university, an industrial cluster).
 
     >>> text = "首家省实验室——燕赵钢铁实验室挂牌成立。全省技术合同成交额1900亿元。"
     >>> [text[a:b] for a, b in noun_phrases(text, ("实验室",))]
-    ['省实验室', '燕赵钢铁实验室']
+    ['省实验室', '实验室', '燕赵', '燕赵钢铁实验室', '钢铁实验室', '实验室']
     """
     out: list[tuple[int, int]] = []
     for sentence in SENTENCE.finditer(norm):
@@ -1056,6 +1070,40 @@ def clauses(norm: str, terms: Sequence[str], longest: int = 80) -> list[tuple[in
                     out.append((a, end))
         if len(parts) > 2 and parts[-1][1] - parts[0][0] <= longest:
             out.append((parts[0][0], parts[-1][1]))
+    return out
+
+
+TIME_AFTER = ("前", "后", "内", "以前", "之前", "以后", "底", "末")
+
+
+def time_phrases(norm: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+    """Times in words (jieba's t tag) in the sentences that name a topic word, with the figures
+    they follow and the 前/后/内 after them: the answers a 什么时候 question gets from a plan.
+
+    >>> text = "一期工程今年7月底前完成，西延高铁年内建成投运。"
+    >>> [text[a:b] for a, b in time_phrases(text, ("工程", "高铁"))]
+    ['今年', '今年7月底', '今年7月底前', '7月底', '7月底前', '月底', '月底前', '年内']
+    """
+    out: list[tuple[int, int]] = []
+    for sentence in SENTENCE.finditer(norm):
+        if not any(t in sentence.group() for t in terms):
+            continue
+        words = _tagged(sentence.group())
+        pos, starts = sentence.start(), []
+        for i, (word, tag) in enumerate(words):
+            following = words[i + 1] if i + 1 < len(words) else ("", "x")
+            if tag == "t" or (word.isdigit() and following[1] == "t"):
+                starts.append(pos)
+                end = pos + len(word)
+                if tag == "t" and len(norm[starts[0] : end]) >= 2:
+                    for a in starts:
+                        if end - a >= 2:
+                            out.append((a, end))
+                            if following[0] in TIME_AFTER:
+                                out.append((a, end + len(following[0])))
+            else:
+                starts = []
+            pos += len(word)
     return out
 
 
@@ -1118,17 +1166,19 @@ def head_class(norm: str, a: int, b: int) -> str:
 @functools.lru_cache(maxsize=8192)
 def _noun_runs(sentence: str, longest: int) -> tuple[tuple[int, int], ...]:
     """(start, end) of the runs of nouns in a sentence; cached, as passages recur across questions."""
-    out = []
-    pos, start = 0, -1
+    out: list[tuple[int, int]] = []
+    pos, starts = 0, []  # starts: where each word of the current run begins
     for word, tag in [*_tagged(sentence), ("", "x")]:
-        if tag in NOUN_TAGS and start < 0:
-            start = pos
-        elif tag not in NOUN_TAGS and start >= 0:
-            if 2 <= pos - start <= longest:
-                out.append((start, pos))
-            start = -1
+        if tag in NOUN_TAGS:
+            starts.append(pos)
+        elif starts:
+            # the run and its tails: 国民政府任命李烈钧 → 任命李烈钧, 李烈钧 (jieba tags 任命 a noun)
+            out += [(a, pos) for a in starts[:4] if 2 <= pos - a <= longest]
+            starts = []
+        if tag in NAME_TAGS and len(word) >= 2 and (pos, pos + len(word)) not in out:
+            out.append((pos, pos + len(word)))  # a name inside a run: 耶律阿 保机 建立 辽朝
         pos += len(word)
-    return tuple(out)
+    return tuple(sorted(set(out)))
 
 
 def _wanted_length(norm: str) -> int:

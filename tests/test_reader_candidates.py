@@ -82,3 +82,34 @@ def test_a_how_question_is_answered_by_a_clause_but_how_much_is_not() -> None:
     assert asks_reason(analyse("天津2017年怎样推进国企改革？"))
     assert not asks_reason(analyse("2017年天津经济增长如何？"))
     assert not asks_reason(analyse("要建设怎样的城市？"))
+
+
+def test_years_of_any_era_and_times_in_words_answer_when_questions() -> None:
+    from qa.reader import YEAR_SPAN, candidates
+
+    text = "腓力在1309年把教廷迁至阿维农，公元前221年秦统一，1950年代人口外逃，规划期3年"
+    assert [m.group() for m in YEAR_SPAN.finditer(text)] == ["1309年", "公元前221年", "1950年代"]
+    text = "和龙通用机场争取年底竣工，“7·17”火灾事故调查完毕。"
+    q = analyse("和龙通用机场什么时候竣工？")
+    norm = normalize(text)
+    found = [text[s.start : s.end] for s in candidates(q, text, norm, q.terms, {}, {}, 1.0)]
+    assert "年底" in found and "7·17" in found
+
+
+def test_a_name_inside_a_noun_run_is_a_candidate_of_its_own() -> None:
+    from qa.reader import noun_phrases
+
+    text = "国民政府任命李烈钧为审判长"  # jieba tags 任命 a noun: the run is 国民政府任命李烈钧
+    found = [text[a:b] for a, b in noun_phrases(text, ("审判长",))]
+    assert "李烈钧" in found and "国民政府任命李烈钧" in found
+
+
+def test_a_list_ends_at_the_noun_the_question_asks_for() -> None:
+    norm = "程阳八寨景区、宁明花山岩画景区成功创建国家5A级旅游景区"
+    variants = edge_variants([Span(0, len(norm), "list", 0.0, 0.5)], norm, "景区", lambda a, b: 0.5)
+    assert "程阳八寨景区、宁明花山岩画景区" in [norm[v.start : v.end] for v in variants]
+
+
+def test_a_price_per_unit_rises_by_an_amount_not_a_percentage() -> None:
+    assert answer_kind("小麦最低收购价每50公斤提高多少？", "zh") == ("number", "")
+    assert answer_kind("城镇居民人均收入增长多少？", "zh") == ("number", "%")
