@@ -28,7 +28,8 @@ def corpus_of(doc: str) -> str:
 
 
 def watch(engine: Any) -> list[list[str]]:
-    """Record, per question read, the text of every candidate span the reader scored."""
+    """Record, per question read, the text of every candidate span the reader scored; the span
+    it chose comes last, after a None (also when it refused to give it)."""
     import qa.reader
 
     seen: list[list[str]] = []
@@ -41,7 +42,10 @@ def watch(engine: Any) -> list[list[str]]:
 
     def reading(*a: Any, **kw: Any) -> Any:
         seen.append([])
-        return read(*a, **kw)
+        found = read(*a, **kw)
+        if found is not None:
+            seen[-1] += [None, engine.index.chunks[found.scored.position].text[found.span.start : found.span.end]]
+        return found
 
     qa.reader.candidates, engine._read = capture, reading  # type: ignore[assignment]
     return seen
@@ -77,6 +81,8 @@ def main() -> int:
             seen.clear()
             row = evaluate(engine, [item]).rows[0]
             candidates = seen[-1] if seen else []
+            chosen = candidates[-1] if None in candidates else ""
+            candidates = [c for c in candidates if c is not None]
             golds = [normalize_answer(g) for g in item["answers"]]
             has_gold = any(normalize_answer(c) in golds for c in candidates)
             tally["answerable"] += 1
@@ -95,7 +101,7 @@ def main() -> int:
                 ]
                 print(
                     f"{item['id']} [{outcome}] rank={row.rank} conf={row.confidence:.2f} {item['question']}"
-                    f" → {row.answer!r} gold={item['answers']} near={sorted(set(near))[:4]}"
+                    f" → {row.answer or f'(read {chosen!r})'!r} gold={item['answers']} near={sorted(set(near))[:4]}"
                 )
     n = tally["answerable"]
     print(f"\n{n} answerable, {tally['unanswerable']} unanswerable ({tally['unanswerable refused']} refused)")
