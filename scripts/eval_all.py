@@ -32,6 +32,8 @@ SETS = {
     "seed_blind": (ROOT / "tests" / "data" / "seed_blind_questions.jsonl", "seed", True),
     "provinces_heldout": (ROOT / "tests" / "data" / "provinces_heldout.jsonl", "provinces-2025", True),
     "national_heldout": (ROOT / "tests" / "data" / "national_heldout.jsonl", "national-2006-2013", True),
+    "provinces_wh": (ROOT / "tests" / "data" / "provinces_wh_heldout.jsonl", "provinces-2025", True),
+    "national_wh": (ROOT / "tests" / "data" / "national_wh_heldout.jsonl", "national-2006-2013", True),
 }
 COLUMNS = ("n", "doc@1", "hit@1", "hit@3", "em", "f1", "refusals_unanswerable", "false_refusals", "p95_ms")
 

@@ -22,7 +22,12 @@ LANGS = {"zh", "en", "zh-TW"}
 STYLES = {"direct", "paraphrase", "multi_hop_light", "followup"}
 REQUIRED = ("id", "question", "answers", "evidence", "type", "lang", "style")
 
-MULTI_REPORT = ("provinces_heldout.jsonl", "national_heldout.jsonl")
+MULTI_REPORT = (
+    "provinces_heldout.jsonl",
+    "national_heldout.jsonl",
+    "provinces_wh_heldout.jsonl",
+    "national_wh_heldout.jsonl",
+)
 FILES = sorted(p for p in DATA.glob("*.jsonl") if p.name not in MULTI_REPORT)
 SHARED = ROOT.parent / "shared"
 
@@ -141,3 +146,19 @@ def test_multi_report_sets_and_tables(script: str) -> None:
         pytest.skip("../shared/corpora is not beside the project")
     result = subprocess.run([sys.executable, str(DATA / script)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+WRITTEN_BLIND = ("provinces_wh_heldout.jsonl", "national_wh_heldout.jsonl")
+
+
+@pytest.mark.skipif(not (SHARED / "corpora").is_dir(), reason="needs ../shared/corpora")
+@pytest.mark.parametrize("name", WRITTEN_BLIND)
+def test_multi_report_set_is_valid(name: str) -> None:
+    """The why/how/which sets follow the training sets' rules (exact spans of the evidence's paragraph)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_check", ROOT / "data" / "train" / "check.py")
+    assert spec and spec.loader
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    assert check.check(str(DATA / name)) == []
