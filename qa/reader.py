@@ -793,6 +793,12 @@ CONFIDENCE_FEATURES = (
     *(f"best {name}" for name in FEATURES),  # the best span's own features
 )
 MISFIT = CONFIDENCE_FEATURES.index("best misfit")
+# Questions that ask for a name, a phrase or a clause (not a figure or a date): calibrated apart.
+ASKS_NAME = tuple(CONFIDENCE_FEATURES.index(f"best question={k}") for k in ("slot", "other"))
+
+
+def asks_name(evidence: Sequence[float]) -> bool:
+    return any(evidence[i] > 0 for i in ASKS_NAME)
 
 
 def read(
@@ -877,13 +883,16 @@ def candidates(
         return [Span(a, b, "clause", 0.0, sup(a, b)) for a, b in clauses(norm, q.terms)]
     if q.kind in ("number", "other"):
         states_bound = re.search(r"低于|高于|不少于|不超过|超过|以上|以下|以内|至少|最少|最多", q.norm)
-        for a, b, unit in number_spans(norm):  # normalised: full-width ７.５％ reads as 7.5%
+        figures = number_spans(norm)  # normalised: full-width ７.５％ reads as 7.5%
+        for a, b, unit in figures:
             if states_bound:  # 不能低于多少 → 18亿亩, not 不少于18亿亩
                 a, b = bare(norm, a, b)
             s = sup(a, b)
             fit = unit_fit(unit, q.unit_hint)
             cue = cue_fit(norm, a, f"{q.norm} {q.context} {' '.join(q.terms)}", b)
             spans.append(Span(a, b, "number", 0.0, s, fit=fit, cue=cue))
+        if "分别" in q.norm or re.search(r"\brespectively\b", q.norm):
+            spans += paired_figures(norm, figures, q, sup)
         if q.kind == "other" and ASKS_ACCOUNT.search(q.norm):  # 为什么…: an account, not a figure
             spans += [Span(a, b, "clause", 0.0, sup(a, b)) for a, b in clauses(norm, q.terms)]
     elif q.kind == "date":
@@ -904,10 +913,13 @@ def candidates(
 def paired_figures(
     norm: str, figures: list[tuple[int, int, str]], q: Question, sup: Callable[..., float]
 ) -> list[Span]:
-    """Two figures joined by 和/、/与 (分别提高到300元和500元) for a question that asks for both (分别)."""
+    """Figures joined by 和/、/与 (分别提高到300元和500元; 5.5%左右、6%左右、5%左右): every run
+    of two or more, for a question that asks for several (分别)."""
     out = []
-    for (a, b, unit), (c, d, _) in zip(figures, figures[1:], strict=False):
-        if 1 <= c - b <= 2 and re.fullmatch(r"[和、与及,，]|、和", norm[b:c]):
+    for i, (a, _, unit) in enumerate(figures):
+        for (_, b, _), (c, d, _) in zip(figures[i:], figures[i + 1 :], strict=False):
+            if not (1 <= c - b <= 2 and re.fullmatch(r"[和、与及,，]|、和", norm[b:c])):
+                break
             out.append(Span(a, d, "number", 0.0, sup(a, d), fit=unit_fit(unit, q.unit_hint)))
     return out
 
@@ -1325,6 +1337,7 @@ class ReaderModel:
     threshold: float = 0.5
     card: dict[str, Any] = field(default_factory=dict, compare=False)
     misfit_share: float = 1.0  # the most an answer in a unit the question does not ask for is trusted
+    name_calibration: Calibration | None = None  # for questions asking for a name or phrase (else ``calibration``)
 
     @classmethod
     def untrained(cls) -> ReaderModel:
@@ -1339,7 +1352,8 @@ class ReaderModel:
 
     def confidence(self, evidence: Sequence[float]) -> float:
         raw = np.ravel(self.trust(np.asarray(evidence, dtype=float)))[0]
-        p = self.calibration(_sigmoid(float(raw)))
+        calibration = self.name_calibration if self.name_calibration and asks_name(evidence) else self.calibration
+        p = calibration(_sigmoid(float(raw)))
         return min(p, self.misfit_share) if evidence[MISFIT] > 0 else p
 
     @classmethod
@@ -1354,6 +1368,7 @@ class ReaderModel:
         wrong_cost: float = 1.0,
         seed: int = 0,
         repeats: int = 1,
+        groups: Sequence[str] = (),
     ) -> tuple[ReaderModel, list[tuple[float, bool]]]:
         """Fit on (features, labels, texts) per question (no candidates: an empty array).
 
@@ -1368,16 +1383,24 @@ class ReaderModel:
         they stand for questions the model has not seen; the calibration and the strict
         threshold are fitted on them. With ``repeats`` > 1 the cross-fitting is done that many
         times over different splits and every prediction is kept (each question ``repeats``
-        times): the thresholds no longer hang on one split.
+        times): the thresholds no longer hang on one split. ``groups`` (one per question of
+        ``questions`` then ``unanswered``: the report asked about) keeps a group's questions in
+        one fold, so a question is predicted by models that never read its report: questions
+        about one report share passages and wording, and split across folds they make the
+        cross-fitted confidence look surer than it is on reports not trained on.
         """
         everything = [*questions, *unanswered]
         pool = np.vstack([x for x, _, _ in everything if len(x)])
         rows: list[tuple[int, int, tuple[float, ...], bool]] = []  # fold, question, evidence, right
         raws: list[float] = []
+        group_of = list(groups) or [str(i) for i in range(len(everything))]
+        if len(group_of) != len(everything):
+            raise ValueError(f"{len(group_of)} groups for {len(everything)} questions")
+        kinds = sorted(set(group_of))
         for repeat in range(repeats):  # several splits: thresholds that do not hang on one of them
-            order = np.random.default_rng(seed + repeat).permutation(len(everything))
-            fold = np.empty(len(everything), dtype=int)
-            fold[order] = np.arange(len(everything)) % folds
+            order = np.random.default_rng(seed + repeat).permutation(len(kinds))
+            fold_of = {kinds[g]: rank % folds for rank, g in enumerate(order)}
+            fold = np.array([fold_of[name] for name in group_of], dtype=int)
             these: list[tuple[int, int, tuple[float, ...], bool]] = []
             for k in range(folds):
                 span = _fit_span([q for q, f in zip(everything, fold, strict=True) if f != k], pool, l2)
@@ -1400,14 +1423,21 @@ class ReaderModel:
         real = np.array([r[1] < len(questions) for r in rows])
         evidence = np.array([r[2] for r in rows])
         right = np.array([r[3] for r in rows])
-        calibration = Calibration.fit(raw[real], right[real])
+        # Names and phrases are calibrated apart from figures and dates: the trust trees, fitted
+        # mostly on figures, are surer of a name than its record warrants.
+        names = np.array([asks_name(e) for e in evidence])
+        calibration = Calibration.fit(raw[real & ~names], right[real & ~names])
+        name_calibration = Calibration.fit(raw[real & names], right[real & names])
+        calibrated = np.array(
+            [(name_calibration if n else calibration)(float(r)) for r, n in zip(raw, names, strict=True)]
+        )
         # A figure in a unit the question does not ask for is seldom right, however strong the rest of
         # its evidence: its confidence is capped at the cross-fitted share of such answers that were right.
         misfit = evidence[:, MISFIT] > 0
         misfit_share = round(float((right[misfit & real].sum() + 1) / ((misfit & real).sum() + 2)), 4)
         held = [
-            (min(calibration(float(r)), misfit_share) if m else calibration(float(r)), bool(ok))
-            for r, ok, m in zip(raw[real], right[real], misfit[real], strict=True)
+            (min(float(c), misfit_share) if m else float(c), bool(ok))
+            for c, ok, m in zip(calibrated[real], right[real], misfit[real], strict=True)
         ]
         answerable = list(answerable) or [any(y) for _, y, _ in questions]
         asked = [
@@ -1422,6 +1452,7 @@ class ReaderModel:
             choose_threshold(held, wrong_share),
             most_right_threshold(asked, unread, wrong_cost),
             misfit_share=misfit_share,
+            name_calibration=name_calibration,
         )
         return model, held
 
@@ -1433,6 +1464,7 @@ class ReaderModel:
             "span": asdict(self.span),
             "trust": {"lightgbm": self.trust.model} if isinstance(self.trust, Trees) else asdict(self.trust),
             "calibration": asdict(self.calibration),
+            "name_calibration": asdict(self.name_calibration) if self.name_calibration else None,
             "threshold": self.threshold,
             "strict_threshold": self.strict_threshold,
             "misfit_share": self.misfit_share,
@@ -1464,10 +1496,14 @@ def _load(path: str) -> ReaderModel:
         return Linear(tuple(d["mean"]), tuple(d["scale"]), tuple(d["weights"]), float(d["intercept"]))
 
     calibration = Calibration(tuple(data["calibration"]["raw"]), tuple(data["calibration"]["probability"]))
+    names = data.get("name_calibration")
+    name_calibration = Calibration(tuple(names["raw"]), tuple(names["probability"])) if names else None
     strict, threshold = float(data["strict_threshold"]), float(data["threshold"])
     trust = Trees(data["trust"]["lightgbm"]) if "lightgbm" in data["trust"] else linear(data["trust"])
     card, misfit_share = data.get("card", {}), float(data.get("misfit_share", 1.0))
-    return ReaderModel(linear(data["span"]), trust, calibration, strict, threshold, card, misfit_share)
+    return ReaderModel(
+        linear(data["span"]), trust, calibration, strict, threshold, card, misfit_share, name_calibration
+    )
 
 
 def _fit_span(

@@ -32,14 +32,21 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "reliability.png"))
+    parser.add_argument("--wrong", action="store_true", help="list the wrong answers given with confidence ≥ 0.8")
     args = parser.parse_args()
     given: list[tuple[float, bool]] = []
     engines: dict[str, object] = {}
-    for path, corpus, held_out in SETS.values():
+    sets = 0
+    for name, (path, corpus, held_out) in SETS.items():
         if held_out and path.is_file():
+            sets += 1
             engines.setdefault(corpus, engine_for(corpus))
             report = evaluate(engines[corpus], load_questions(path))  # type: ignore[arg-type]
             given += [(r.confidence, r.em == 1) for r in report.rows if r.found]
+            for r in report.rows:
+                if args.wrong and r.found and r.em != 1 and r.confidence >= 0.8:
+                    item = r.item
+                    print(f"{name} {item['id']} {r.confidence:.2f} {item['question']} → {r.answer!r} {item['answers']}")
     rows = []
     print("confidence | answers | right | mean confidence")
     for low, high in zip(BINS, BINS[1:], strict=False):
@@ -58,7 +65,7 @@ def main() -> int:
         ax.annotate(f"n={n}", (mean, right), textcoords="offset points", xytext=(4, -12), fontsize=8)
     ax.set_xlabel("confidence shown (calibrated)")
     ax.set_ylabel("share of answers right (exact match)")
-    ax.set_title(f"Reliability on 5 held-out sets ({len(given)} answers)")
+    ax.set_title(f"Reliability on {sets} held-out sets ({len(given)} answers)")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.legend(loc="upper left")

@@ -196,6 +196,7 @@ def main() -> int:
         wrong_share=args.wrong_share,
         wrong_cost=args.wrong_cost,
         repeats=args.repeats,
+        groups=[i["doc"] for i in order] + [i["doc"] for i in order if i["answers"]] + ["external"] * len(external),
     )
     answerable = sum(bool(i["answers"]) for i in items)
     n = args.repeats  # every question is in ``held`` once per repeat
@@ -213,7 +214,7 @@ def main() -> int:
         "(gain averaged over ±0.05 of it)",
         "strict threshold (--strict)": f"{model.strict_threshold}: the lowest confidence with at most "
         f"{args.wrong_share:.0%} of cross-fitted answers wrong",
-        f"cross-fitted (5 folds, {n} splits, data/train)": {
+        f"cross-fitted (5 folds by report, {n} splits, data/train)": {
             "candidate recall": round(sum(any(y) for _, y, _ in questions) / max(answerable, 1), 3),
             "top-1 right": round(sum(ok for _, ok in held) / n / max(answerable, 1), 3),
             "answered at threshold": round(len(given) / n / len(items), 3),

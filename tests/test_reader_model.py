@@ -130,3 +130,27 @@ def test_an_answer_in_a_unit_not_asked_for_is_trusted_at_most_the_misfit_share()
     assert model.confidence(evidence) == 0.5
     evidence[MISFIT] = 1.0
     assert model.confidence(evidence) == 0.08
+
+
+def test_fit_keeps_a_report_in_one_fold_and_calibrates_names_apart(tmp_path: Path) -> None:
+    questions = synthetic_questions(60)
+    slot = FEATURES.index("question=slot")
+    for x, _, _ in questions[::2]:  # every other question asks for a name
+        x[:, slot] = 1.0
+    with pytest.raises(ValueError, match="groups"):
+        ReaderModel.fit(questions, groups=["a"])
+    reports = [f"report {i % 6}" for i in range(len(questions))]
+    model, held = ReaderModel.fit(questions, folds=3, groups=reports)
+    assert len(held) == 60 and model.name_calibration is not None
+    model.save(tmp_path / "reader.json")
+    assert ReaderModel.load(tmp_path / "reader.json").name_calibration == model.name_calibration
+
+
+def test_paired_figures_of_a_fenbie_question() -> None:
+    from qa.query import analyse
+    from qa.reader import number_spans, paired_figures
+
+    norm = "一产、二产、三产增加值分别增长5.5%左右、6%左右、5%左右"
+    q = analyse("一产、二产、三产增加值分别预期增长多少？")
+    spans = paired_figures(norm, number_spans(norm), q, lambda a, b: 0.5)
+    assert [norm[s.start : s.end] for s in spans] == ["5.5%左右、6%左右", "5.5%左右、6%左右、5%左右", "6%左右、5%左右"]
