@@ -696,6 +696,7 @@ LEVEL_CUE = re.compile(r"(?:到|至|达|为|是)$")
 # Questions answered by an account rather than a name or figure: why, how, what it is, what it does.
 ASKS_ACCOUNT = re.compile(
     r"为什么|为何|原因|如何|怎样|怎么|作用|意义|特点|特征|功能|影响|什么是|是什么意思|指的是|做了什么|有什么"
+    r"|目的|为了什么|什么效果"
 )
 
 
@@ -924,16 +925,26 @@ def paired_figures(
     return out
 
 
+# Purpose: what something is done for, answered by a clause (让更多科研成果走进车间, 为了…)
+ASKS_PURPOSE = re.compile(
+    r"目的是?(?:什么|何在)|(?:是|就是)?为了什么|想(?:要)?(?:达到|实现)什么|达到什么(?:样的)?(?:效果|目的)|用意|意在"
+)
+
+
 def asks_reason(q: Question) -> bool:
-    """Does the question ask why, or how something is done (not how much, not what kind)?
+    """Does the question ask why, what for, or how something is done (not how much, not what kind)?
 
     >>> from qa.query import analyse
     >>> asks_reason(analyse("为什么要建设海绵城市？")), asks_reason(analyse("怎样推进国企改革？"))
     (True, True)
+    >>> asks_reason(analyse("完善中试基地服务功能是为了什么？")), asks_reason(analyse("打造名片想达到什么效果？"))
+    (True, True)
     >>> asks_reason(analyse("增长如何？")), asks_reason(analyse("建设怎样的城市？"))
     (False, False)
     """
-    return q.wh in ("为什么", "为何") or (q.wh in ("怎样", "如何", "怎么") and q.kind == "slot")
+    if q.wh in ("为什么", "为何") or bool(ASKS_PURPOSE.search(q.norm)):
+        return True
+    return q.wh in ("怎样", "如何", "怎么") and q.kind == "slot"
 
 
 def slot_candidates(q: Question, text: str, norm: str, sup: Callable[..., float], coverage: float) -> list[Span]:
