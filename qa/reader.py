@@ -676,8 +676,7 @@ FEATURES = (
     "clause_start",
     "clause_end",
     "said_before",  # an answer already given in the conversation (a follow-up asks for something new)
-    "votes",  # other passages offering the same text
-    "in_question",  # the question states the span itself (从18亿元增加到多少: not 18亿元)
+    "in_question",  # the question (or the one it follows up) states the span (从18亿元增加到多少: not 18亿元)
     "change_for_change",  # a change is asked for (比上年增加多少) and the figure follows 增加/增长/多…
     "level_for_change",  # a change is asked for and the figure follows 到/达/为 (a level, not a change)
     "clause_for_account",  # a whole clause or sentence, for a question asking why/how/what it is like
@@ -685,6 +684,7 @@ FEATURES = (
     "class_clash",  # a kind of name is asked for and the span ends in another kind
     "named",  # the span ends in a name (of a person, place or organisation) and a slot is asked for
     "sentence_bigrams",  # share of the question's bigrams in the span's sentence
+    "votes",  # other passages offering the same text
     "support_rank",  # 1 for the span with the best support in the question, lower after
     "support_lead",  # support minus the best support of a different answer
 )
@@ -753,7 +753,7 @@ def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[st
                 float(a <= cs + 1),
                 float(b >= ce - 1),
                 float(len(piece) > 1 and any(piece in earlier for earlier in q.said)),
-                float(len(piece) > 1 and piece in q.norm),
+                float(len(piece) > 1 and (piece in q.norm or piece in q.context)),  # or in the question followed up
                 float(asks_change and span.kind == "number" and bool(CHANGE_CUE.search(norm[max(0, a - 6) : a]))),
                 float(asks_change and span.kind == "number" and bool(LEVEL_CUE.search(norm[max(0, a - 6) : a]))),
                 float(asks_account and span.kind == "clause"),

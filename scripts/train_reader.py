@@ -176,6 +176,7 @@ def main() -> int:
     parser.add_argument("--wrong-cost", type=float, default=0.5, help="cost of a wrong answer (a right one gains 1)")
     parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the span scorer")
     parser.add_argument("--repeats", type=int, default=5, help="cross-fittings over different splits")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first split (a refit's noise: try another)")
     parser.add_argument("--external", type=int, default=0, help="questions of each external development part (DRCD dev, CMRC even articles) to train on as well")
     args = parser.parse_args()
     files = sorted((ROOT / "data" / "train").glob("train_*.jsonl"))
@@ -196,6 +197,7 @@ def main() -> int:
         wrong_share=args.wrong_share,
         wrong_cost=args.wrong_cost,
         repeats=args.repeats,
+        seed=args.seed,
         groups=[i["doc"] for i in order] + [i["doc"] for i in order if i["answers"]] + ["external"] * len(external),
     )
     answerable = sum(bool(i["answers"]) for i in items)

@@ -3,6 +3,8 @@ counts in Chinese numerals, months, paired figures, clauses, names cut at the as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qa.query import analyse, answer_kind
 from qa.reader import (
     CHINESE_COUNT,
@@ -113,3 +115,22 @@ def test_a_list_ends_at_the_noun_the_question_asks_for() -> None:
 def test_a_price_per_unit_rises_by_an_amount_not_a_percentage() -> None:
     assert answer_kind("小麦最低收购价每50公斤提高多少？", "zh") == ("number", "")
     assert answer_kind("城镇居民人均收入增长多少？", "zh") == ("number", "%")
+
+
+def test_a_figure_the_followed_up_question_states_is_marked_in_question(tmp_path: Path) -> None:
+    from qa.embed import load_embedder
+    from qa.index import build_index, load_index
+    from qa.reader import FEATURES, gather
+    from qa.retrieve import retrieve
+
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "r.txt").write_text(
+        "今年小麦最低收购价每50公斤提高5到7元，水稻最低收购价每50公斤提高9到23元。", "utf-8"
+    )
+    build_index([tmp_path / "r"], tmp_path / "i", model_id="fake:hash-64")
+    index = load_index(tmp_path / "i")
+    first = analyse("小麦最低收购价每50公斤提高多少？")
+    q = analyse("水稻呢？", previous=first)
+    ranked = retrieve(index, load_embedder(index.model_id), q, 3)
+    marked = {c.text: c.features[FEATURES.index("in_question")] for c in gather(index, q, ranked)}
+    assert marked["50公斤"] == 1.0 and marked["9到23元"] == 0.0
