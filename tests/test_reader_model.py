@@ -154,4 +154,3 @@ def test_paired_figures_of_a_fenbie_question() -> None:
     q = analyse("一产、二产、三产增加值分别预期增长多少？")
     spans = paired_figures(norm, number_spans(norm), q, lambda a, b: 0.5)
     assert [norm[s.start : s.end] for s in spans] == ["5.5%左右、6%左右", "5.5%左右、6%左右、5%左右", "6%左右、5%左右"]
-
