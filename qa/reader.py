@@ -1198,8 +1198,8 @@ def _noun_runs(sentence: str, longest: int) -> tuple[tuple[int, int], ...]:
             # the run and its tails: 国民政府任命李烈钧 → 任命李烈钧, 李烈钧 (jieba tags 任命 a noun)
             out += [(a, pos) for a in starts[:4] if 2 <= pos - a <= longest]
             starts = []
-        if tag in NAME_TAGS and len(word) >= 2 and (pos, pos + len(word)) not in out:
-            out.append((pos, pos + len(word)))  # a name inside a run: 耶律阿 保机 建立 辽朝
+        if tag in NAME_TAGS and len(word) >= 2:
+            out.append((pos, pos + len(word)))  # a name inside a run, or a dynasty: 建立 辽朝
         pos += len(word)
     return tuple(sorted(set(out)))
 
@@ -1407,10 +1407,10 @@ class ReaderModel:
         group_of = list(groups) or [str(i) for i in range(len(everything))]
         if len(group_of) != len(everything):
             raise ValueError(f"{len(group_of)} groups for {len(everything)} questions")
-        kinds = sorted(set(group_of))
+        group_names = sorted(set(group_of))
         for repeat in range(repeats):  # several splits: thresholds that do not hang on one of them
-            order = np.random.default_rng(seed + repeat).permutation(len(kinds))
-            fold_of = {kinds[g]: rank % folds for rank, g in enumerate(order)}
+            order = np.random.default_rng(seed + repeat).permutation(len(group_names))
+            fold_of = {group_names[g]: rank % folds for rank, g in enumerate(order)}
             fold = np.array([fold_of[name] for name in group_of], dtype=int)
             these: list[tuple[int, int, tuple[float, ...], bool]] = []
             for k in range(folds):
