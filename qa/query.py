@@ -175,7 +175,7 @@ def detect_lang(text: str) -> str:
 TRAILING_BLANK = re.compile(r"(?:是|为|叫|叫做|称为|包括|在|位于|来自)[？?]$")
 
 
-PER_UNIT = re.compile(r"每(?:\d+(?:\.\d+)?)?(?:公斤|千克|斤|吨|克|升|千瓦时|度|平方米|立方米|亩|人|户)(?!口)")
+PER_UNIT = re.compile(r"每(?:\d+(?:\.\d+)?)?(?:公斤|千克|斤|吨|克|升|千瓦时|度|平方米|立方米|亩|人|户)")
 
 
 def answer_kind(norm: str, lang: str) -> tuple[str, str]:
