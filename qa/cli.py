@@ -19,14 +19,15 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-def _load_engine(index: str, reader: str | None = None) -> Any:
+def _load_engine(index: str, reader: str | None = None, neural: bool = False) -> Any:
     from qa.embed import ModelError
+    from qa.encoder import SpanModelError
     from qa.engine import Engine
     from qa.index import IndexError_, stale_reasons
 
     try:
-        engine = Engine.load(index, reader=reader)
-    except (IndexError_, ModelError) as error:
+        engine = Engine.load(index, reader=reader, neural=neural)
+    except (IndexError_, ModelError, SpanModelError) as error:
         _fail(str(error))
     stale = stale_reasons(index)
     if stale:  # answers may quote text that is no longer in the sources
@@ -160,6 +161,11 @@ def docs(index_dir: str, as_json: bool) -> None:
 @click.option("-k", default=3, show_default=True, help="Passages to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("--reader", default=None, help="A Hugging Face extractive-QA model (hub id or folder) to read answers.")
+@click.option(
+    "--neural",
+    is_flag=True,
+    help="Read the top passages with the fine-tuned span model too (general text; ~40 ms slower).",
+)
 @click.option("--doc", "docs_", multiple=True, help="Only this report (file name or path; repeatable).")
 @click.option("--place", default=None, help="Only the reports of this place (浙江, 浙江省, 全国 …).")
 @click.option("--year", default=None, type=int, help="Only the reports of this year (the report's own year).")
@@ -172,6 +178,7 @@ def ask(
     k: int,
     as_json: bool,
     reader: str | None,
+    neural: bool,
     docs_: tuple[str, ...],
     place: str | None,
     year: int | None,
@@ -184,7 +191,7 @@ def ask(
         clean_question(question)  # bad input is refused before the model loads
     except QuestionError as error:
         _fail(str(error))
-    engine = _load_engine(index_dir, reader)
+    engine = _load_engine(index_dir, reader, neural)
     if strict:
         engine.min_confidence = engine.reader_model.strict_threshold
     try:
@@ -277,13 +284,20 @@ def write_csv(comparison: Any, path: str) -> None:
 @click.option("--verbose", "-v", is_flag=True, help="List the questions answered wrongly.")
 @click.option("--reader", default=None, help="A Hugging Face extractive-QA model (hub id or folder) to read answers.")
 @click.option(
+    "--neural",
+    is_flag=True,
+    help="Read the top passages with the fine-tuned span model too (general text; ~40 ms slower).",
+)
+@click.option(
     "--strict", is_flag=True, help="Answer only at confidences where at most 5 % of answers were wrong (refuses more)."
 )
-def evaluate_command(questions: str, index_dir: str, k: int, verbose: bool, reader: str | None, strict: bool) -> None:
+def evaluate_command(
+    questions: str, index_dir: str, k: int, verbose: bool, reader: str | None, neural: bool, strict: bool
+) -> None:
     """Score QUESTIONS (a .jsonl file like shared/data/dev_questions.jsonl)."""
     from qa.evaluate import evaluate, format_report, load_questions
 
-    engine = _load_engine(index_dir, reader)
+    engine = _load_engine(index_dir, reader, neural)
     if strict:
         engine.min_confidence = engine.reader_model.strict_threshold
     try:

@@ -17,7 +17,7 @@ from qa.index import FIX, Index, IndexError_, load_index
 from qa.lexicon import preload as preload_dictionary
 from qa.metadata import find_places, place_aliases
 from qa.query import Question, analyse, localise, report_years
-from qa.reader import READ_PASSAGES, ReaderModel, Reading, Span, confidence, read
+from qa.reader import NEURAL_MODEL_FILE, READ_PASSAGES, ReaderModel, Reading, Span, confidence, read
 from qa.retrieve import RetrievalSettings, Scored, retrieve
 from qa.scope import (
     FilterError,
@@ -122,12 +122,19 @@ class Engine:
 
     @classmethod
     def load(
-        cls, path: str | Path = "index", model: str | None = None, verify: bool = True, reader: str | None = None
+        cls,
+        path: str | Path = "index",
+        model: str | None = None,
+        verify: bool = True,
+        reader: str | None = None,
+        neural: bool = False,
     ) -> Engine:
         """Load an index and the embedder its manifest names; ``model`` must agree if given.
 
         ``reader`` names a Hugging Face extractive-QA model (hub id or folder) to read answers
         with instead of the built-in reader (default: ``QA_READER``, else built-in).
+        ``neural`` (or ``QA_NEURAL=1``) picks the built-in reader that also reads the top
+        passages with the fine-tuned span model: better on general text, ~40 ms slower.
         """
         index = load_index(Path(path), verify=verify)
         if model and model != index.model_id:
@@ -144,7 +151,9 @@ class Engine:
             from qa.hf_reader import HFReader
 
             hf_reader = HFReader(reader)
-        engine = cls(index, embedder, reader=hf_reader)
+        neural = neural or os.environ.get("QA_NEURAL", "") not in ("", "0")
+        reader_model = ReaderModel.load(NEURAL_MODEL_FILE) if neural else None
+        engine = cls(index, embedder, reader=hf_reader, reader_model=reader_model)
         engine.warm_up()
         return engine
 

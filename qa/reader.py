@@ -22,12 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from qa.encoder import SpanReading, SpanScorer
 from qa.index import Index
 from qa.query import Question, is_listing
 from qa.retrieve import ABSENT_TERM_WEIGHT, Scored, equivalence_map, term_weight
 from qa.text import normalize
 
 READ_PASSAGES = 6  # how many top passages the reader looks into
+NEURAL_PASSAGES = 2  # how many of them the neural span model reads too (its cost: ~15 ms a passage)
+NEURAL_FLOOR = -30.0  # the span log-probability given where the neural model did not read
 
 UNITS = sorted(
     """
@@ -647,7 +650,7 @@ class Candidate:
     features: tuple[float, ...]
 
 
-SPAN_KINDS = ("number", "date", "slot", "quote", "list", "title", "ordinal", "phrase", "clause")
+SPAN_KINDS = ("number", "date", "slot", "quote", "list", "title", "ordinal", "phrase", "clause", "neural")
 QUESTION_KINDS = ("number", "date", "slot", "other")
 FEATURES = (
     "support",  # the question's topic stands next to the span
@@ -687,6 +690,10 @@ FEATURES = (
     "votes",  # other passages offering the same text
     "support_rank",  # 1 for the span with the best support in the question, lower after
     "support_lead",  # support minus the best support of a different answer
+    "neural",  # log-probability of the span under the fine-tuned e5 span model (qa.encoder)
+    "neural_gap",  # that minus the best candidate's (0 for the neural model's favourite)
+    "neural_read",  # the neural model read the span's passage
+    "neural_none",  # its log-probability that the passage holds no answer
 )
 ASKS_CHANGE = re.compile(
     r"比.{0,12}(?:增加|增长|多|提高|减少|下降|降低|少)|(?:增加|增长|提高|减少|下降|降低|多|少)了?(?:多少|几)"
@@ -700,11 +707,15 @@ ASKS_ACCOUNT = re.compile(
 )
 
 
-def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[str] = ()) -> list[Candidate]:
+def gather(
+    index: Index, q: Question, ranked: list[Scored], foreign: Sequence[str] = (), neural: SpanScorer | None = None
+) -> list[Candidate]:
     """Every candidate span of the top passages with its features (see ``FEATURES``).
 
     ``foreign`` lists places the question names other than the reports' own: an answer must
-    stand next to one of them.
+    stand next to one of them. ``neural``, when given, reads the first passages: its
+    log-probabilities become features and its best spans candidates (without it, those
+    features hold their 'not read' values).
     """
     terms = q.terms + q.extra_terms
     weights = {t: term_weight(index, t) for t in terms}
@@ -725,14 +736,23 @@ def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[st
     wanted_class = asked_class(q.norm) if q.kind in ("slot", "other") else ""
     names_asked = q.kind in ("slot", "other")
     rows: list[tuple[Reading, str, list[float]]] = []
+    asked = normalize(q.readable) if q.readable else q.norm
+    norms = [normalize(index.chunks[s.position].text) for s in read_]
+    readings = neural.read_all(asked, norms[:NEURAL_PASSAGES]) if neural is not None else []
     for rank, scored in enumerate(read_):
         chunk = index.chunks[scored.position]
         text = chunk.text
-        norm = normalize(text)
+        norm = norms[rank]
+        neural_read = readings[rank] if rank < len(readings) else None
         found = [(m.start(), m.end()) for v in variants for m in re.finditer(re.escape(v), norm)]
         passage = [scored.score - top, float(rank), float(scored.period_match), scored.coverage, float(denser[rank])]
         passage.append(scored.bm25 / top_bm25)
-        for span in candidates(q, text, norm, terms, weights, groups, scored.coverage, foreign):
+        spans = candidates(q, text, norm, terms, weights, groups, scored.coverage, foreign)
+        if neural_read is not None:
+            spans += neural_spans(
+                neural_read, norm, spans, functools.partial(_support_of, norm, terms, weights, groups, q.bigrams)
+            )
+        for span in spans:
             a, b = span.start, span.end
             piece = norm[a:b]
             near = min((a - e if e <= a else s - b for s, e in found if e <= a or s >= b), default=40)
@@ -767,6 +787,8 @@ def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[st
                 float(got_class in ("person", "place", "org")),
                 sum(g in sentence for g in q.bigrams) / len(q.bigrams) if q.bigrams else 0.0,
             ]
+            row += [max(neural_read.span(a, b), NEURAL_FLOOR) if neural_read else NEURAL_FLOOR]
+            row += [float(neural_read is not None), neural_read.none if neural_read else 0.0]
             rows.append((Reading(span, scored, rank), piece, row))
     passages_of: dict[str, set[int]] = {}
     for reading, piece, _ in rows:
@@ -776,13 +798,51 @@ def gather(index: Index, q: Question, ranked: list[Scored], foreign: Sequence[st
     for reading, piece, _ in rows:
         best_of[piece] = max(best_of.get(piece, 0.0), reading.span.support)
     ranked_texts = sorted(best_of.items(), key=lambda kv: -kv[1])[:2]
+    best_neural = max((row[-3] for _, _, row in rows), default=NEURAL_FLOOR)
     out = []
     for reading, piece, row in rows:
+        span_logp, read_here, none = row[-3:]
+        del row[-3:]
         row.append(float(len(passages_of[piece]) - 1))
         row.append(1.0 / (1 + supports.index(reading.span.support)))
         other = next((v for t, v in ranked_texts if t != piece), 0.0)
         row.append(reading.span.support - other)
+        row += [span_logp, max(span_logp - best_neural, NEURAL_FLOOR), read_here, none]
         out.append(Candidate(reading, piece, tuple(row)))
+    return out
+
+
+def _support_of(
+    norm: str,
+    terms: tuple[str, ...],
+    weights: dict[str, float],
+    groups: dict[str, tuple[str, ...]],
+    bigrams: tuple[str, ...],
+    a: int,
+    b: int,
+) -> float:
+    return support(norm, a, b, terms, weights, groups, bigrams)
+
+
+def neural_spans(
+    reading: SpanReading, norm: str, typed: Sequence[Span], sup: Callable[[int, int], float], k: int = 3
+) -> list[Span]:
+    """The span model's ``k`` best spans of a passage (edges trimmed) that the typed candidates
+    do not already hold: answers of no pattern's shape (a clause, a name without a tag).
+
+    >>> r = SpanReading(((0, 2), (2, 3), (3, 5)), np.log([0.8, 0.1, 0.1]), np.log([0.1, 0.2, 0.7]), -5.0)
+    >>> [(s.start, s.end) for s in neural_spans(r, "天津，滨海", [], lambda a, b: 0.5)]
+    [(0, 5), (0, 2)]
+    >>> [(s.start, s.end) for s in neural_spans(r, "天津，滨海", [Span(0, 5, "slot", 0.0, 0.5)], lambda a, b: 0.5)]
+    [(0, 2)]
+    """
+    held = {(s.start, s.end) for s in typed}
+    out: list[Span] = []
+    for a, b, _ in reading.best(k):
+        a, b = trim(norm, a, b)
+        if b > a and (a, b) not in held:
+            held.add((a, b))
+            out.append(Span(a, b, "neural", 0.0, sup(a, b)))
     return out
 
 
@@ -808,7 +868,7 @@ def read(
     """The best candidate span over the top passages by the learned span scorer, with its
     passage, rank and the evidence the confidence model reads."""
     model = model or ReaderModel.load()
-    found = gather(index, q, ranked, foreign)
+    found = gather(index, q, ranked, foreign, SpanScorer.load() if model.neural else None)
     if not found:
         return None
     features = np.array([c.features for c in found])
@@ -1254,6 +1314,9 @@ def _sigmoid(x: float) -> float:
 # -- the fitted model: span scorer, confidence, calibration, threshold --------------------
 
 MODEL_FILE = Path(__file__).parent / "models" / "reader.json"
+# The reader that also reads the top passages with the neural span model (qa.encoder): better on
+# general text, ~40 ms slower per question; the engine's ``neural=True`` (``--neural``) picks it.
+NEURAL_MODEL_FILE = Path(__file__).parent / "models" / "reader-neural.json"
 MODEL_FORMAT = 1
 Labelled = tuple[np.ndarray, Sequence[bool], Sequence[str]]  # one question: candidate features, gold, texts
 
@@ -1349,6 +1412,7 @@ class ReaderModel:
     card: dict[str, Any] = field(default_factory=dict, compare=False)
     misfit_share: float = 1.0  # the most an answer in a unit the question does not ask for is trusted
     name_calibration: Calibration | None = None  # for questions asking for a name or phrase (else ``calibration``)
+    neural: bool = False  # fitted on the neural span model's features (``NEURAL_MODEL_FILE``)
 
     @classmethod
     def untrained(cls) -> ReaderModel:
@@ -1480,6 +1544,7 @@ class ReaderModel:
             "strict_threshold": self.strict_threshold,
             "misfit_share": self.misfit_share,
             "card": self.card,
+            "neural": self.neural,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -1513,7 +1578,15 @@ def _load(path: str) -> ReaderModel:
     trust = Trees(data["trust"]["lightgbm"]) if "lightgbm" in data["trust"] else linear(data["trust"])
     card, misfit_share = data.get("card", {}), float(data.get("misfit_share", 1.0))
     return ReaderModel(
-        linear(data["span"]), trust, calibration, strict, threshold, card, misfit_share, name_calibration
+        linear(data["span"]),
+        trust,
+        calibration,
+        strict,
+        threshold,
+        card,
+        misfit_share,
+        name_calibration,
+        bool(data.get("neural", False)),
     )
 
 

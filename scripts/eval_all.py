@@ -65,6 +65,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated names: " + ", ".join(SETS))
+    parser.add_argument("--neural", action="store_true", help="the reader that reads with the span model too")
     parser.add_argument("-v", "--verbose", action="store_true", help="full report and the misses of each set")
     args = parser.parse_args()
     names = [n for n in args.sets.split(",") if n]
@@ -80,7 +81,7 @@ def main() -> int:
             print(f"skipped {name}: {path if not path.is_file() else CORPORA[corpus]} not found", file=sys.stderr)
             continue
         if corpus not in engines:
-            engines[corpus] = Engine.load(ensure_index(corpus))
+            engines[corpus] = Engine.load(ensure_index(corpus), neural=args.neural)
         report = evaluate(engines[corpus], load_questions(path))
         summary.append((name, corpus, held_out, report.summary()))
         if args.verbose:

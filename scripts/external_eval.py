@@ -7,7 +7,7 @@ its paragraph and the reader picks its best span. Reported per set: EM and F1 of
 (always answering), candidate recall (the gold answer is one of the candidate spans), and the
 share answered at the reader's threshold with their EM. Nothing here is trained on. Usage:
 
-    python scripts/external_eval.py [--limit 400] [--development]
+    python scripts/external_eval.py [--limit 400] [--development] [--neural]
 
 Held out: DRCD test and the odd-numbered articles of CMRC 2018 trial. Development (what may be
 looked at, and trained on): DRCD dev and the even-numbered CMRC articles.
@@ -95,6 +95,7 @@ def span_text(index: Any, candidate: Any) -> str:
 
 def score(name: str, items: list[tuple[str, str, list[str]]], model: Any = None) -> dict[str, Any]:
     from qa.evaluate import em, f1, normalize_answer
+    from qa.encoder import SpanScorer
     from qa.reader import gather, read
 
     with paragraph_reading(items, model) as (engine, passages):
@@ -104,7 +105,7 @@ def score(name: str, items: list[tuple[str, str, list[str]]], model: Any = None)
         for paragraph, question, answers in items:
             q, ranked = passages(paragraph, question)
             reading = read(index, q, ranked, (), engine.reader_model)
-            found = gather(index, q, ranked)
+            found = gather(index, q, ranked, (), SpanScorer.load() if engine.reader_model.neural else None)
             golds = {normalize_answer(a) for a in answers}
             recall = any(normalize_answer(span_text(index, c)) in golds for c in found)
             answer, confidence = "", 0.0
@@ -139,14 +140,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=400, help="questions per set (random, fixed seed)")
     parser.add_argument("--development", action="store_true", help="score the development parts instead")
+    parser.add_argument("--neural", action="store_true", help="the reader that reads with the span model too")
     args = parser.parse_args()
+    from qa.reader import MODEL_FILE, NEURAL_MODEL_FILE, ReaderModel
+
+    model = ReaderModel.load(NEURAL_MODEL_FILE if args.neural else MODEL_FILE)
     parts = DEVELOPMENT if args.development else HELD_OUT
     for name, articles in parts.items():
         path = EXTERNAL / f"{name}.json"
         if not path.is_file():
             print(f"{path}: not found", file=sys.stderr)
             return 1
-        print(score(f"{name} ({articles} articles)", sample(path, args.limit, articles=articles)))
+        print(score(f"{name} ({articles} articles)", sample(path, args.limit, articles=articles), model))
     return 0
 
 

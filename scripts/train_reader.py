@@ -50,6 +50,25 @@ def engine_for(corpus: str, model: Any = None) -> Any:
     return Engine(index, load_embedder(index.model_id), reader_model=model)
 
 
+FOLD_MODELS = ROOT / ".span" / "folds"
+
+
+NEURAL = [False]  # --neural: fit the reader that reads with the neural span model too
+
+
+def fold_model(doc: str) -> Any:
+    """With --neural: the span model that never saw this report's training questions (``make
+    train-span`` writes one per fold of reports), else the shipped one. Without: None."""
+    from span_data import fold_of
+
+    from qa.encoder import SpanScorer
+
+    if not NEURAL[0]:
+        return None
+    path = FOLD_MODELS / f"span-fold{fold_of(doc)}.npz"
+    return SpanScorer.load(path) if doc and path.exists() else SpanScorer.load()
+
+
 def record(
     engine: Any, items: list[dict[str, Any]], hide_evidence: bool = False
 ) -> list[tuple[np.ndarray, list[bool], list[str]]]:
@@ -80,8 +99,11 @@ def record(
             ]
         return ranked
 
+    docs = {i["question"]: i.get("doc") or "" for i in items}
+
     def reading(q: Any, ranked: Any) -> Any:
-        seen.setdefault(current[0], []).append(gather(engine.index, q, ranked, engine._foreign_places(q)))
+        neural = fold_model(docs.get(current[0], ""))
+        seen.setdefault(current[0], []).append(gather(engine.index, q, ranked, engine._foreign_places(q), neural))
         return read(q, ranked)
 
     def asking(question: str, *args: Any, **kwargs: Any) -> Any:
@@ -127,7 +149,7 @@ def record_external(limit: int, seed: int = 1) -> list[tuple[np.ndarray, list[bo
     with paragraph_reading(items, ReaderModel.untrained()) as (engine, passages):
         for paragraph, question, answers in items:
             q, ranked = passages(paragraph, question)
-            found = gather(engine.index, q, ranked)
+            found = gather(engine.index, q, ranked, (), fold_model(""))
             golds = {normalize_answer(a) for a in answers}
             labels = [normalize_answer(span_text(engine.index, c)) in golds for c in found]
             features = np.array([c.features for c in found], dtype=float).reshape(-1, len(FEATURES))
@@ -168,17 +190,26 @@ def held_out_figures(model: Any) -> dict[str, Any]:
 
 def main() -> int:
     from qa.evaluate import load_questions
-    from qa.reader import MODEL_FILE, ReaderModel
+    from qa.reader import MODEL_FILE, NEURAL_MODEL_FILE, ReaderModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="fit and report, do not write the model")
+    parser.add_argument(
+        "--neural", action="store_true", help="the reader that also reads with the span model (reader-neural.json)"
+    )
     parser.add_argument("--wrong-share", type=float, default=0.05, help="answers given that may be wrong")
     parser.add_argument("--wrong-cost", type=float, default=0.5, help="cost of a wrong answer (a right one gains 1)")
     parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the span scorer")
     parser.add_argument("--repeats", type=int, default=5, help="cross-fittings over different splits")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first split (a refit's noise: try another)")
-    parser.add_argument("--external", type=int, default=0, help="questions of each external development part (DRCD dev, CMRC even articles) to train on as well")
+    parser.add_argument(
+        "--external",
+        type=int,
+        default=0,
+        help="questions of each external development part (DRCD dev, CMRC even articles) to train on as well",
+    )
     args = parser.parse_args()
+    NEURAL[0] = args.neural
     files = sorted((ROOT / "data" / "train").glob("train_*.jsonl"))
     items = [item for f in files for item in load_questions(f)]
     questions, hidden, order = [], [], []
@@ -205,7 +236,9 @@ def main() -> int:
     given = [(c, ok) for c, ok in held if c >= model.threshold]
     strict = [(c, ok) for c, ok in held if c >= model.strict_threshold]
     card: dict[str, Any] = {
-        "what": "span: conditional logit over candidate features; confidence: gradient-boosted trees (LightGBM) "
+        "what": "span: conditional logit over candidate features"
+        + (" (the neural span model's log-probabilities, qa/models/span.npz, among them)" if args.neural else "")
+        + "; confidence: gradient-boosted trees (LightGBM) "
         "over the best span's evidence, calibrated by centred isotonic regression on cross-fitted predictions",
         "training data": f"data/train/train_*.jsonl: {len(items)} written questions ({answerable} answerable), "
         f"and the {len(hidden)} answerable ones again with their evidence passages hidden (answer: none)",
@@ -226,13 +259,14 @@ def main() -> int:
         },
     }
     card["misfit share"] = f"{model.misfit_share}: the most a figure in a unit the question does not ask for is trusted"
-    model = replace(model, card=card)
+    model = replace(model, card=card, neural=args.neural)
     card["held-out (tests/data)"] = held_out_figures(model)
     for key, value in card.items():
         print(f"{key}: {value}")
     if not args.dry_run:
-        model.save(MODEL_FILE)
-        print(f"wrote {MODEL_FILE.relative_to(ROOT)}")
+        path = NEURAL_MODEL_FILE if args.neural else MODEL_FILE
+        model.save(path)
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

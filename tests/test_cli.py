@@ -110,6 +110,23 @@ def test_ask_json_has_the_contract_keys(real_index_dir: Path, seed_dir: Path) ->
     assert set(data["passages"][0]) == {"id", "doc", "section", "text", "start", "end", "page", "score"}
 
 
+def test_ask_neural_reads_with_the_span_model(real_index_dir: Path, seed_dir: Path) -> None:
+    """--neural: the reader fitted on the span model's features, answering with a cited span."""
+    result = run("ask", "2017年天津计划新增就业多少人？", "--index", str(real_index_dir), "--json", "--neural")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["found"] is True and data["answer"] == "48万人"
+    c = data["citation"]
+    assert (seed_dir / c["doc"]).read_text(encoding="utf-8")[c["start"] : c["end"]] == "48万人"
+
+
+def test_the_neural_reader_is_its_own_fitted_model() -> None:
+    from qa.reader import MODEL_FILE, NEURAL_MODEL_FILE, ReaderModel
+
+    assert ReaderModel.load(NEURAL_MODEL_FILE).neural is True
+    assert ReaderModel.load(MODEL_FILE).neural is False
+
+
 def test_ask_text_shows_answer_citation_and_passages(real_index_dir: Path) -> None:
     result = run("ask", "2017年天津生产总值预期增长多少？", "--index", str(real_index_dir), "-k", "1")
     assert result.exit_code == 0

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from qa.encoder import SpanReading
 from qa.query import analyse, answer_kind
 from qa.reader import (
     CHINESE_COUNT,
@@ -134,3 +137,46 @@ def test_a_figure_the_followed_up_question_states_is_marked_in_question(tmp_path
     ranked = retrieve(index, load_embedder(index.model_id), q, 3)
     marked = {c.text: c.features[FEATURES.index("in_question")] for c in gather(index, q, ranked)}
     assert marked["50公斤"] == 1.0 and marked["9到23元"] == 0.0
+
+
+class FavouriteSpan:
+    """A fake span model: it puts all its weight on one phrase wherever it stands."""
+
+    def __init__(self, phrase: str) -> None:
+        self.phrase = phrase
+
+    def read_all(self, question: str, passages: list[str]) -> list[SpanReading]:
+        out = []
+        for passage in passages:
+            tokens = tuple((i, i + 1) for i in range(len(passage)))
+            starts = np.full(len(passage), -20.0)
+            ends = np.full(len(passage), -20.0)
+            at = passage.find(self.phrase)
+            if at >= 0:
+                starts[at], ends[at + len(self.phrase) - 1] = 0.0, 0.0
+            out.append(SpanReading(tokens, starts, ends, -1.0 if at < 0 else -30.0))
+        return out
+
+
+def test_the_span_models_favourite_is_a_candidate_with_its_features(tmp_path: Path) -> None:
+    """A span no pattern proposes (a clause without topic words) comes from the span model, and
+    every candidate carries the model's log-probability and its gap to the favourite."""
+    from qa.embed import load_embedder
+    from qa.index import build_index, load_index
+    from qa.reader import FEATURES, NEURAL_FLOOR, gather
+    from qa.retrieve import retrieve
+
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "r.txt").write_text("今年新增就业48万人，主要靠发展服务业和扶持小微企业，效果明显。", "utf-8")
+    build_index([tmp_path / "r"], tmp_path / "i", model_id="fake:hash-64")
+    index = load_index(tmp_path / "i")
+    q = analyse("新增就业主要靠什么？")
+    ranked = retrieve(index, load_embedder(index.model_id), q, 3)
+    found = gather(index, q, ranked, neural=FavouriteSpan("发展服务业和扶持小微企业"))  # type: ignore[arg-type]
+    by_text = {c.text: c.features for c in found}
+    best = by_text["发展服务业和扶持小微企业"]
+    assert best[FEATURES.index("neural")] == 0.0 and best[FEATURES.index("neural_gap")] == 0.0
+    assert best[FEATURES.index("neural_read")] == 1.0 and best[FEATURES.index("neural_none")] == -30.0
+    others = [f for t, f in by_text.items() if t != "发展服务业和扶持小微企业"]
+    assert others and all(f[FEATURES.index("neural_gap")] <= -20.0 for f in others)
+    assert all(f[FEATURES.index("neural")] >= NEURAL_FLOOR for f in others)
