@@ -173,10 +173,9 @@ class PackedE5:
             name = bytes(buf[o + 2 : o + 2 + nl]).decode()
             o += 2 + nl
             dtype = buf[o]
-            count, offset, nbytes = struct.unpack_from("<IQQ", buf, o + 1)
+            count, offset, _size = struct.unpack_from("<IQQ", buf, o + 1)
             o += 21
             self._tensors[name] = (dtype, count, offset)
-            del nbytes
         self._data = data
 
     def tensor(self, name: str, shape: tuple[int, ...] = (-1,)) -> np.ndarray:
