@@ -38,21 +38,27 @@ HELD_OUT = {"cmrc2018_trial": "odd", "drcd_test": "all"}
 DEVELOPMENT = {"cmrc2018_trial": "even", "drcd_dev": "all"}
 
 
-def sample(path: Path, limit: int, seed: int = 0, articles: str = "all") -> list[tuple[str, str, list[str]]]:
-    """(paragraph, question, answers) for ``limit`` questions drawn at random (fixed seed) from
-    the ``articles`` of the file: all, even or odd (by their order in the file)."""
+def squad_items(path: Path, articles: str = "all") -> list[tuple[str, str, list[tuple[int, str]]]]:
+    """(paragraph, question, [(answer start, answer text)]) of the answerable questions of the
+    ``articles`` of a SQuAD-format file: all, even or odd (by their order in the file)."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
     keep = {"all": lambda i: True, "even": lambda i: i % 2 == 0, "odd": lambda i: i % 2 == 1}[articles]
-    items = [
-        (p["context"], qa["question"], [a["text"] for a in qa["answers"]])
+    return [
+        (p["context"], qa["question"], [(a["answer_start"], a["text"]) for a in qa["answers"]])
         for i, article in enumerate(data)
         if keep(i)
         for p in article["paragraphs"]
         for qa in p["qas"]
         if qa["answers"]
     ]
+
+
+def sample(path: Path, limit: int, seed: int = 0, articles: str = "all") -> list[tuple[str, str, list[str]]]:
+    """(paragraph, question, answers) for ``limit`` questions drawn at random (fixed seed) from
+    the ``articles`` of the file (see ``squad_items``)."""
+    items = squad_items(path, articles)
     random.Random(seed).shuffle(items)
-    return items[:limit]
+    return [(paragraph, question, [text for _, text in answers]) for paragraph, question, answers in items[:limit]]
 
 
 @contextlib.contextmanager
@@ -94,8 +100,8 @@ def span_text(index: Any, candidate: Any) -> str:
 
 
 def score(name: str, items: list[tuple[str, str, list[str]]], model: Any = None) -> dict[str, Any]:
-    from qa.evaluate import em, f1, normalize_answer
     from qa.encoder import SpanScorer
+    from qa.evaluate import em, f1, normalize_answer
     from qa.reader import gather, read
 
     with paragraph_reading(items, model) as (engine, passages):

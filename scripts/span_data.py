@@ -73,21 +73,13 @@ def windows(
 
 
 def external(names: dict[str, str], limit: int | None) -> list[tuple[str, str, list[tuple[int, str]]]]:
-    """(paragraph, question, [(answer start, answer text)]) of the given parts."""
-    from external_eval import EXTERNAL
+    """(paragraph, question, [(answer start, answer text)]) of the given parts; with ``limit``,
+    the questions ``external_eval.sample`` draws (same seed, same order)."""
+    from external_eval import EXTERNAL, squad_items
 
     out = []
     for name, articles in names.items():
-        data = json.loads((EXTERNAL / f"{name}.json").read_text(encoding="utf-8"))["data"]
-        keep = {"all": lambda i: True, "even": lambda i: i % 2 == 0, "odd": lambda i: i % 2 == 1}[articles]
-        items = [
-            (p["context"], qa["question"], [(a["answer_start"], a["text"]) for a in qa["answers"]])
-            for i, art in enumerate(data)
-            if keep(i)
-            for p in art["paragraphs"]
-            for qa in p["qas"]
-            if qa["answers"]
-        ]
+        items = squad_items(EXTERNAL / f"{name}.json", articles)
         if limit:
             random.Random(0).shuffle(items)
             items = items[:limit]
