@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from qa.dialogue import is_followup, previous_answers, previous_questions
 from qa.embed import Embedder, load_embedder
 from qa.index import FIX, Index, IndexError_, load_index
+from qa.lexicon import pinyin_table
 from qa.lexicon import preload as preload_dictionary
 from qa.metadata import find_places, place_aliases
 from qa.query import Question, analyse, localise, report_years
@@ -35,6 +36,7 @@ from qa.types import Answer, Citation, Passage
 if TYPE_CHECKING:
     from qa.compare import Comparison
 
+GROUNDING_PASSAGES = 10  # an English question's first search: the passages that choose its translations
 HEADER_CHARS = 400  # a report's title, date and speaker stand in its opening lines
 DELIVERED = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 WHO_DELIVERED = re.compile(
@@ -117,8 +119,9 @@ class Engine:
         self.ranges = range_coverage(index.chunks)  # per report: the multi-year periods it speaks of
         self.home_places = self._home_places()
         self.home = tuple(sorted(self.home_places, key=len, reverse=True))
+        self._names: dict[str, tuple[str, ...]] | None = None
         # CC-CEDICT takes ~1.5 s to load: in the background, not on the first English question
-        threading.Thread(target=preload_dictionary, daemon=True, name="qa-cedict").start()
+        threading.Thread(target=self._preload_english, daemon=True, name="qa-cedict").start()
 
     @classmethod
     def load(
@@ -162,6 +165,16 @@ class Engine:
         self.ask("2016年生产总值增长多少？")
         self.ask("哪个博物馆？")
 
+    def _preload_english(self) -> None:
+        preload_dictionary()
+        self.names()
+
+    def names(self) -> dict[str, tuple[str, ...]]:
+        """The reports' words by their pinyin, to read romanised names in English questions."""
+        if self._names is None:
+            self._names = pinyin_table(self.index.bm25.term_index)
+        return self._names
+
     def _home_places(self) -> set[str]:
         """The places the reports are about, with every name of them (天津 → 天津市, 津)."""
         places: set[str] = set()
@@ -198,7 +211,23 @@ class Engine:
         if previous is not None and is_followup(question, bool(own.terms)):
             said = tuple(normalize(a) for a in previous_answers(history)[-3:])
             own = replace(analyse(question, year, previous, home=self.home), said=said)
-        return localise(own, self._known, self.home)
+        return localise(own, self._known, self.home, self.names() if own.lang == "en" else None)
+
+    def _ground(self, q: Question, scope: Scope, query_vector: Any = None) -> Question:
+        """An English question's translations chosen again, by the passages a first search finds:
+        of the dictionary's words for a phrase, the one the reports use where the question's
+        other phrases stand (total → 总量 beside 生产总值, not the commoner 整个)."""
+        ranked = retrieve(
+            self.index,
+            self.embedder,
+            q,
+            GROUNDING_PASSAGES,
+            self.settings,
+            query_vector=query_vector,
+            positions=scope.positions,
+        )
+        context = [normalize(self.index.chunks[s.position].text) for s in ranked]
+        return localise(q, self._known, self.home, self.names(), context)
 
     def _known(self, word: str) -> bool:
         """Do the indexed reports use this word (as one search token, or all of its tokens)?"""
@@ -246,8 +275,12 @@ class Engine:
             passages = tuple(Passage(self.index.chunks[s.position], s.score) for s in ranked[:k])
             return Answer(text, False, "", 0.02, Citation(), passages, -1, q.readable or text, scope.reason)
         q = replace(q, tense=scope.tense, tense_inferred=scope.inferred)
+        query_vector = None
+        if q.lang == "en":  # one query embedding serves both searches (the second changes the words)
+            query_vector = self.embedder.embed_queries([q.search_text])[0]
+            q = self._ground(q, scope, query_vector)
         about = self._about_report(text, q, scope, k)
-        return about or self._answer(text, q, scope, k)
+        return about or self._answer(text, q, scope, k, query_vector)
 
     def _about_report(self, text: str, q: Question, scope: Scope, k: int) -> Answer | None:
         """Who delivered the report, and when: read from its opening lines (its metadata), cited there."""

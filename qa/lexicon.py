@@ -9,7 +9,7 @@ generic to Chinese government work reports, not to any one report or question.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -207,7 +207,28 @@ def _cedict() -> dict[str, tuple[str, ...]]:
             key = re.sub(r"^(?:to|a|an|the) ", "", key)
             if 0 < len(key.split()) <= 4:
                 index.setdefault(key, set()).add(match.group(2))
+            name = proper_name(gloss)
+            if name and name != key:
+                index.setdefault(name, set()).add(match.group(2))
     return {k: tuple(sorted(v, key=lambda w: (-freq.get(w, 0), w))) for k, v in index.items()}
+
+
+ADMINISTRATIVE = re.compile(r" (?:autonomous )?(?:province|city|county|district|prefecture|municipality|region|town)$")
+
+
+def proper_name(gloss: str) -> str:
+    """The name a CC-CEDICT gloss of a proper noun starts with (lower case), else "".
+
+    >>> proper_name("Harbin, subprovincial city and capital of Heilongjiang province")
+    'harbin'
+    >>> proper_name("Guyuan city and prefecture in Ningxia"), proper_name("Hubei Province (Hupeh)")
+    ('guyuan', 'hubei')
+    >>> proper_name("Hong Kong"), proper_name("city")
+    ('hong kong', '')
+    """
+    match = re.match(r"[A-Z][a-z'\-]+(?: [A-Z][a-z'\-]+){0,3}(?![A-Za-z])", gloss.strip())
+    name = match.group().lower() if match else ""
+    return ADMINISTRATIVE.sub("", name) if " " in name else name
 
 
 def preload() -> None:
@@ -239,18 +260,33 @@ def cedict_translations(phrase: str) -> tuple[str, ...]:
     """
     table = _cedict()
     words = phrase.lower().split()
-    if not words:
-        return ()
-    for last in _lemmas(words[-1]):
-        found = table.get(" ".join([*words[:-1], last]))
-        if found:
-            return found
-    return ()
+    found: list[str] = []
+    for last in _lemmas(words[-1]) if words else ():  # jobs: 乔布斯 (Steve Jobs), and job's 工作…
+        found += table.get(" ".join([*words[:-1], last]), ())
+    return tuple(dict.fromkeys(found))
 
 
-def _english_units(text: str) -> list[tuple[int, tuple[str, ...]]]:
+def pinyin_table(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Toneless pinyin → the Chinese words (2–6 characters) of ``words`` that sound so: romanised
+    names in English questions (Lenghu, Guyuan) that no dictionary lists, read as the reports
+    write them.
+
+    >>> pinyin_table(["冷湖", "龙洞", "陇东", "economy"])["longdong"]
+    ('龙洞', '陇东')
+    """
+    from pypinyin import lazy_pinyin
+
+    table: dict[str, list[str]] = {}
+    for word in words:
+        if re.fullmatch(r"[\u4e00-\u9fff]{2,6}", word):
+            table.setdefault("".join(lazy_pinyin(word)), []).append(word)
+    return {key: tuple(found) for key, found in table.items()}
+
+
+def _english_units(text: str, names: Mapping[str, tuple[str, ...]] | None = None) -> list[tuple[int, tuple[str, ...]]]:
     """(position, Chinese words) for the phrases of an English text: the general table first, then
-    CC-CEDICT on the rest, longest phrases (up to three words) first."""
+    CC-CEDICT on the rest, longest phrases (up to three words) first; a word neither knows is
+    looked up in ``names`` (``pinyin_table`` of the reports' words) as a romanised name."""
     lowered = f" {text.lower()} "
     found: list[tuple[int, tuple[str, ...]]] = []
     for phrase in _EN_PHRASES:
@@ -265,6 +301,8 @@ def _english_units(text: str) -> list[tuple[int, tuple[str, ...]]]:
             if len(chunk) < n or (n == 1 and chunk[0][1] in EN_STOPWORDS) or chunk[0][1] in EN_STOPWORDS:
                 continue
             zh = cedict_translations(" ".join(w for _, w in chunk).replace("'s", ""))
+            if n == 1 and names and len(chunk[0][1]) >= 4:  # after the dictionary's words: the known one wins
+                zh += names.get(chunk[0][1].replace("'s", "").replace("-", ""), ())
             if zh:
                 found.append((chunk[0][0], zh))
                 i += n
@@ -274,22 +312,69 @@ def _english_units(text: str) -> list[tuple[int, tuple[str, ...]]]:
     return sorted(found)
 
 
-def translate_english(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
+def translate_english(
+    text: str,
+    known: Callable[[str], bool] | None = None,
+    names: Mapping[str, tuple[str, ...]] | None = None,
+    context: Sequence[str] = (),
+) -> list[str]:
     """Chinese report terms for the English words and phrases of a question, one per phrase: the
     first translation that ``known`` accepts (the words the corpus uses), else the most frequent.
+
+    With ``context`` (passages a first search found, best first) the translation chosen is the
+    one those passages use, above all beside the other phrases' translations: dictionary-based
+    cross-language retrieval's co-occurrence choice (total → 总量 where the passages speak of
+    生产总值 总量, not the more common 整个).
 
     >>> translate_english("museum container throughput")
     ['博物馆', '容器', '吞吐量']
     >>> translate_english("museum container throughput", known=lambda w: w != "容器")
     ['博物馆', '集装箱', '吞吐量']
+    >>> translate_english("container throughput", context=["港口集装箱吞吐量增长"])
+    ['集装箱', '吞吐量']
     """
+    units = [zh for _, zh in _english_units(text, names)]
+    options = [[w for w in zh if known(w)] or [zh[0]] if known else list(zh) for zh in units]
     chosen = []
-    for _, zh in _english_units(text):
-        chosen.append(next((w for w in zh if known(w)), zh[0]) if known else zh[0])
+    for i, words in enumerate(options):
+        if context and not is_place(words[0]):  # Hunan is 湖南, whatever else the passages say (湘菜)
+            others = [o for j, o in enumerate(options) if j != i]
+            chosen.append(max(words, key=lambda w: (used_with(w, others, context), -words.index(w))))
+        else:
+            chosen.append(words[0])
     return list(dict.fromkeys(chosen))
 
 
-def english_alternatives(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
-    """Other Chinese words for the same English phrases (for search, not for topic coverage)."""
-    words = (w for _, zh in _english_units(text) for w in zh[1:6])
-    return list(dict.fromkeys(w for w in words if known is None or known(w)))[:12]
+def used_with(word: str, others: Sequence[Sequence[str]], passages: Sequence[str]) -> float:
+    """How much the passages (best first) use a word beside the other phrases' translations: each
+    passage holding it counts 0.25 plus one per other phrase it holds, divided by its rank.
+
+    >>> used_with("总量", [["生产总值"]], ["全面推进", "生产总值总量"]), used_with("全面", [["生产总值"]], ["全面推进"])
+    (0.625, 0.25)
+    """
+    return sum(
+        (0.25 + sum(any(w in passage for w in other) for other in others)) / (1 + rank)
+        for rank, passage in enumerate(passages)
+        if word in passage
+    )
+
+
+def is_place(word: str) -> bool:
+    """Does a word name a province, city or county (the reports seldom repeat their own)? The
+    country is no such place: 中国 reads as the reports' 我国 or 全国."""
+    from qa.metadata import NATIONAL, find_places
+
+    return any(place != NATIONAL for place in find_places(word))
+
+
+def english_alternatives(
+    text: str,
+    known: Callable[[str], bool] | None = None,
+    names: Mapping[str, tuple[str, ...]] | None = None,
+    context: Sequence[str] = (),
+) -> list[str]:
+    """Other Chinese words for the same English phrases (for search, not for topic coverage);
+    with ``context``, those its passages use first."""
+    words = (w for _, zh in _english_units(text, names) for w in zh[1:6])
+    found = [w for w in dict.fromkeys(words) if known is None or known(w)]
+    return sorted(found, key=lambda w: not any(w in passage for passage in context))[:12]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -178,6 +178,13 @@ TRAILING_BLANK = re.compile(r"(?:是|为|叫|叫做|称为|包括|在|位于|来
 PER_UNIT = re.compile(r"每(?:\d+(?:\.\d+)?)?(?:公斤|千克|斤|吨|克|升|千瓦时|度|平方米|立方米|亩|人|户)")
 
 
+# English questions asking why, what for or how something is done (not how much, how fast)
+EN_ACCOUNT = re.compile(
+    r"\bwhy\b|\bhow (?:did|does|do|will|would|can|could|is|are|was|were|should|has|have)\b|\bpurpose\b"
+    r"|\bwhat for\b|\bin order to\b|\bto achieve what\b|\bwhat (?:is|was|are|were) the (?:aim|goal|reason)\b"
+)
+
+
 def answer_kind(norm: str, lang: str) -> tuple[str, str]:
     """(kind, unit hint) of the answer a question asks for.
 
@@ -193,8 +200,12 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
     ('slot', '')
     >>> answer_kind("小麦最低收购价每50公斤提高多少？", "zh")
     ('number', '')
+    >>> answer_kind("why set a gdp growth target of about 8%?", "en"), answer_kind("how much did exports grow?", "en")
+    (('other', ''), ('number', ''))
     """
     if lang == "en":
+        if EN_ACCOUNT.search(norm):  # why …, how did …: a clause, not the figure the question names
+            return "other", ""
         if re.search(r"\bwhen\b|\bwhat date\b|\bwhich day\b", norm):
             return "date", ""
         unit = next((u for word, u in EN_UNITS if re.search(rf"\b{word}\b", norm)), "")
@@ -210,7 +221,7 @@ def answer_kind(norm: str, lang: str) -> tuple[str, str]:
             return "date", "年"
         if re.search(r"\bwhat (?:is|was|are|were|will)\b", norm):
             return "other", unit  # "what is the CPI target?" asks for a figure more often than not
-        if re.search(r"\b(which|what|who)\b", norm):
+        if re.search(r"\b(which|what|who|where)\b", norm):
             return "slot", ""
         return "other", ""
     if re.search(r"哪一?年|几几年|(?<![任如为])何年|(?:公元|西元)几年", norm):
@@ -449,21 +460,30 @@ def analyse(
 FOLLOWUP_LEAD = re.compile(r"^(那么?|还有|另外|其中|它的?|其|该项?|这个|这项)|(呢|的呢)?[？?]?$")
 
 
-def localise(question: Question, known: Callable[[str], bool], home: tuple[str, ...] = ()) -> Question:
+def localise(
+    question: Question,
+    known: Callable[[str], bool],
+    home: tuple[str, ...] = (),
+    names: Mapping[str, tuple[str, ...]] | None = None,
+    context: Sequence[str] = (),
+) -> Question:
     """An English question's Chinese terms chosen among the dictionary's translations by ``known``
-    (the words the indexed reports use): port → 港口 or 港 as the reports say it."""
+    (the words the indexed reports use): port → 港口 or 港 as the reports say it. ``names`` reads
+    romanised names (``lexicon.pinyin_table``); ``context``, passages a first search found, picks
+    the translation they use (``lexicon.translate_english``)."""
     if question.lang != "en":
         return question
-    terms = tuple(t for t in translate_english(question.norm, known) if t not in home)
+    terms = tuple(t for t in translate_english(question.norm, known, names, context) if t not in home)
     if not terms:
         return question
     expansions = [e for t in terms + question.extra_terms for e in equivalents(t)]
-    expansions += english_alternatives(question.norm, known)
+    expansions += english_alternatives(question.norm, known, names, context)
     search = question.readable or question.text
     places, place_words = named_places(" ".join(terms)) if not question.places else ((), ())
     return replace(
         question,
         terms=terms,
+        bigrams=char_bigrams("|".join(terms), home),  # the reader's window and sentence overlap, in Chinese
         expansions=tuple(t for t in dict.fromkeys(expansions) if t not in terms),
         search_text=f"{search} {' '.join(terms + question.extra_terms)}",
         places=question.places or places,

@@ -307,3 +307,32 @@ def test_compare_matches_the_hand_built_tables(all_provinces: Engine, metric: st
             assert all_provinces.document_text(row.doc)[row.citation.start : row.citation.end] == row.answer
     misses = [(r.place, r.answer, gold[r.place]) for r, ok in zip(comparison.rows, right, strict=True) if not ok]
     assert sum(right) >= 29, misses
+
+
+def test_english_translations_are_chosen_by_the_passages_found(provinces: Engine) -> None:
+    """Of CC-CEDICT's words for "total", the commonest (整个) is not the one reports use beside
+    GDP: the passages a first search finds pick the translation they use with the other phrases'
+    (and the engine grounds every English question so). Romanised names the dictionary does not
+    give as the reports write them are read by the pinyin of the reports' words."""
+    from qa.lexicon import cedict_translations
+    from qa.query import analyse, localise
+    from qa.retrieve import retrieve
+    from qa.text import normalize
+
+    q = analyse("What was the total GDP in 2024?", 2025)
+    assert localise(q, lambda w: True).terms == ("整个", "生产总值")
+    passages = ["全面推进乡村振兴", "全省地区生产总值总量达到6.36万亿元"]
+    assert localise(q, lambda w: True, context=passages).terms == ("总量", "生产总值")
+
+    allowed = provinces.reports()
+    q = provinces.analyse("What was Henan's total GDP in 2024?", None, allowed)
+    scope = provinces.scope(q, allowed)
+    found = retrieve(provinces.index, provinces.embedder, q, 10, provinces.settings, positions=scope.positions)
+    passages = [normalize(provinces.index.chunks[s.position].text) for s in found]
+    grounded = provinces._ground(q, scope)
+    assert "生产总值" in grounded.terms and all(any(t in p for p in passages) for t in grounded.terms)
+    assert "河南" not in grounded.terms, "the asked place narrows the reports, it is no topic word"
+
+    assert "双龙" not in cedict_translations("shuanglong")
+    named = provinces.analyse("Which Shuanglong scenic area became a national 5A-level attraction?", None, allowed)
+    assert "双龙" in provinces._ground(named, provinces.scope(named, allowed)).terms
