@@ -24,7 +24,7 @@ import numpy as np
 
 from qa.encoder import SpanReading, SpanScorer
 from qa.index import Index
-from qa.query import Question, is_listing
+from qa.query import EN_ACCOUNT, Question, is_listing
 from qa.retrieve import ABSENT_TERM_WEIGHT, Scored, equivalence_map, term_weight
 from qa.text import normalize
 
@@ -704,6 +704,7 @@ LEVEL_CUE = re.compile(r"(?:到|至|达|为|是)$")
 ASKS_ACCOUNT = re.compile(
     r"为什么|为何|原因|如何|怎样|怎么|作用|意义|特点|特征|功能|影响|什么是|是什么意思|指的是|做了什么|有什么"
     r"|目的|为了什么|什么效果"
+    rf"|{EN_ACCOUNT.pattern}"
 )
 
 
@@ -726,7 +727,9 @@ def gather(
     top = read_[0].score
     top_bm25 = max(s.bm25 for s in read_) or 1.0
     denser = [sum(o.dense > s.dense for o in read_) for s in read_]
-    q_chars = set(q.norm)
+    # the question's own words: an English question's are its Chinese terms (answers seldom repeat them)
+    own_words = "|".join(q.terms) if q.lang == "en" else q.norm
+    q_chars = set(own_words)
     years = [str(y) for y in q.years]
     variants = [v for t in terms for v in (t, *groups.get(t, ())) if v]
     unknown = sum(w == ABSENT_TERM_WEIGHT for w in weights.values())
@@ -773,7 +776,7 @@ def gather(
                 float(a <= cs + 1),
                 float(b >= ce - 1),
                 float(len(piece) > 1 and any(piece in earlier for earlier in q.said)),
-                float(len(piece) > 1 and (piece in q.norm or piece in q.context)),  # or in the question followed up
+                float(len(piece) > 1 and (piece in own_words or piece in q.context)),  # or in the question followed up
                 float(asks_change and span.kind == "number" and bool(CHANGE_CUE.search(norm[max(0, a - 6) : a]))),
                 float(asks_change and span.kind == "number" and bool(LEVEL_CUE.search(norm[max(0, a - 6) : a]))),
                 float(asks_account and span.kind == "clause"),
@@ -988,6 +991,7 @@ def paired_figures(
 # Purpose: what something is done for, answered by a clause (让更多科研成果走进车间, 为了…)
 ASKS_PURPOSE = re.compile(
     r"目的是?(?:什么|何在)|(?:是|就是)?为了什么|想(?:要)?(?:达到|实现)什么|达到什么(?:样的)?(?:效果|目的)|用意|意在"
+    r"|\bwhy\b|\bpurpose\b|\bwhat for\b|\bin order to\b|\bto achieve what\b|\bwhat (?:is|was) the (?:aim|goal)\b"
 )
 
 
@@ -1001,9 +1005,13 @@ def asks_reason(q: Question) -> bool:
     (True, True)
     >>> asks_reason(analyse("增长如何？")), asks_reason(analyse("建设怎样的城市？"))
     (False, False)
+    >>> asks_reason(analyse("How does the city plan to cut costs?")), asks_reason(analyse("How fast did GDP grow?"))
+    (True, False)
     """
     if q.wh in ("为什么", "为何") or bool(ASKS_PURPOSE.search(q.norm)):
         return True
+    if q.lang == "en":
+        return bool(EN_ACCOUNT.search(q.norm))
     return q.wh in ("怎样", "如何", "怎么") and q.kind == "slot"
 
 
@@ -1202,9 +1210,19 @@ ASKED_CLASSES = (
     ("person", re.compile(r"谁|何人|哪位|哪一位|什么人|哪个人|哪一个人|\bwho\b")),
     (
         "place",
-        re.compile(r"哪里|哪儿|哪边|何处|何地|哪个(?:地方|城市|省|国家|地区|县|市)|哪一?(?:座城市|国)|\bwhere\b"),
+        re.compile(
+            r"哪里|哪儿|哪边|何处|何地|哪个(?:地方|城市|省|国家|地区|县|市)|哪一?(?:座城市|国)|\bwhere\b"
+            r"|\bwhich (?:\w+ ){0,2}(?:city|cities|province|county|village|town|country|place)\b"
+        ),
     ),  # noqa: E501
-    ("org", re.compile(r"哪家|哪个(?:部门|机构|公司|企业|单位|组织|政党|大学|学校|银行)|哪所")),
+    (
+        "org",
+        re.compile(
+            r"哪家|哪个(?:部门|机构|公司|企业|单位|组织|政党|大学|学校|银行)|哪所"
+            r"|\bwhich (?:\w+ ){0,2}"
+            r"(?:company|companies|enterprise|firm|university|college|school|bank|group|institution)\b"
+        ),
+    ),
 )
 HEAD_CLASSES = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "org", "t": "time"}
 
@@ -1377,12 +1395,14 @@ class Linear:
 
 @dataclass(frozen=True)
 class Trees:
-    """Gradient-boosted trees (LightGBM), kept in LightGBM's own text format: raw scores (logits)."""
+    """Gradient-boosted trees (LightGBM), kept in LightGBM's own text format: raw scores (logits),
+    averaged over the models (fitted on different row and column draws)."""
 
-    model: str
+    models: tuple[str, ...]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(_booster(self.model).predict(np.atleast_2d(np.asarray(x, dtype=float)), raw_score=True))
+        rows = np.atleast_2d(np.asarray(x, dtype=float))
+        return np.mean([_booster(model).predict(rows, raw_score=True) for model in self.models], axis=0)
 
 
 @functools.cache
@@ -1537,7 +1557,7 @@ class ReaderModel:
             "features": FEATURES,
             "confidence_features": CONFIDENCE_FEATURES,
             "span": asdict(self.span),
-            "trust": {"lightgbm": self.trust.model} if isinstance(self.trust, Trees) else asdict(self.trust),
+            "trust": {"lightgbm": list(self.trust.models)} if isinstance(self.trust, Trees) else asdict(self.trust),
             "calibration": asdict(self.calibration),
             "name_calibration": asdict(self.name_calibration) if self.name_calibration else None,
             "threshold": self.threshold,
@@ -1575,7 +1595,8 @@ def _load(path: str) -> ReaderModel:
     names = data.get("name_calibration")
     name_calibration = Calibration(tuple(names["raw"]), tuple(names["probability"])) if names else None
     strict, threshold = float(data["strict_threshold"]), float(data["threshold"])
-    trust = Trees(data["trust"]["lightgbm"]) if "lightgbm" in data["trust"] else linear(data["trust"])
+    trees = data["trust"].get("lightgbm")
+    trust = Trees((trees,) if isinstance(trees, str) else tuple(trees)) if trees else linear(data["trust"])
     card, misfit_share = data.get("card", {}), float(data.get("misfit_share", 1.0))
     return ReaderModel(
         linear(data["span"]),
@@ -1631,25 +1652,32 @@ def _fit_trust(evidence: np.ndarray, right: np.ndarray) -> Trees:
     Trees over logistic regression: the evidence interacts (a weak margin matters for a slot
     fill, less for a figure in the asked-for unit); on data/train, cross-fitted, they raise the
     AUC from 0.85 to 0.88. Small and shallow because there are about a thousand examples, and
-    held to ``TRUST_DIRECTION``.
+    held to ``TRUST_DIRECTION``. ``TRUST_SEEDS`` models on different row and column draws,
+    averaged: one model's confidence moved by several points from one refit to the next.
     """
     import lightgbm
 
-    fitted = lightgbm.LGBMClassifier(
-        monotone_constraints=[TRUST_DIRECTION.get(name, 0) for name in CONFIDENCE_FEATURES],
-        n_estimators=150,
-        num_leaves=7,
-        learning_rate=0.04,
-        min_child_samples=20,
-        subsample=0.8,
-        subsample_freq=1,
-        colsample_bytree=0.8,
-        n_jobs=1,
-        random_state=0,
-        deterministic=True,
-        verbose=-1,
-    ).fit(evidence, right.astype(int))
-    return Trees(fitted.booster_.model_to_string())
+    models = []
+    for seed in range(TRUST_SEEDS):
+        fitted = lightgbm.LGBMClassifier(
+            monotone_constraints=[TRUST_DIRECTION.get(name, 0) for name in CONFIDENCE_FEATURES],
+            n_estimators=150,
+            num_leaves=7,
+            learning_rate=0.04,
+            min_child_samples=20,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            n_jobs=1,
+            random_state=seed,
+            deterministic=True,
+            verbose=-1,
+        ).fit(evidence, right.astype(int))
+        models.append(fitted.booster_.model_to_string())
+    return Trees(tuple(models))
+
+
+TRUST_SEEDS = 5
 
 
 def most_right_threshold(

@@ -93,7 +93,7 @@ def test_shipped_model_has_a_card_and_held_out_figures() -> None:
     assert "data/train" in model.card["training data"]
     assert model.card["held-out (tests/data)"]["all held-out: answers given"] > 0
     assert 0.0 < model.threshold < model.strict_threshold < 1.0
-    assert MODEL_FILE.stat().st_size < 200_000  # a small file that ships with the package (150 small trees)
+    assert MODEL_FILE.stat().st_size < 1_000_000  # a small file that ships with the package (5 × 150 small trees)
 
 
 def test_thresholds() -> None:
