@@ -335,28 +335,37 @@ def translate_english(
     """
     units = [zh for _, zh in _english_units(text, names)]
     options = [[w for w in zh if known(w)] or [zh[0]] if known else list(zh) for zh in units]
-    chosen = []
-    for i, words in enumerate(options):
-        if context and not is_place(words[0]):  # Hunan is 湖南, whatever else the passages say (湘菜)
-            others = [o for j, o in enumerate(options) if j != i]
-            chosen.append(max(words, key=lambda w: (used_with(w, others, context), -words.index(w))))
-        else:
-            chosen.append(words[0])
+    if not context:
+        return list(dict.fromkeys(words[0] for words in options))
+    # Hunan is 湖南 whatever else the passages say (湘菜): places keep their first translation
+    fixed = [is_place(words[0]) for words in options]
+    chosen = [
+        words[0] if keep else co_occurring(words, i, options, context)
+        for i, (words, keep) in enumerate(zip(options, fixed, strict=True))
+    ]
     return list(dict.fromkeys(chosen))
 
 
-def used_with(word: str, others: Sequence[Sequence[str]], passages: Sequence[str]) -> float:
-    """How much the passages (best first) use a word beside the other phrases' translations: each
-    passage holding it counts 0.25 plus one per other phrase it holds, divided by its rank.
+def co_occurring(words: Sequence[str], phrase: int, options: Sequence[Sequence[str]], passages: Sequence[str]) -> str:
+    """Of one phrase's ``words``, the one the passages (best first) use most beside the other
+    phrases' translations (``options``, one list per phrase): each passage holding a word counts
+    0.25 plus one per other phrase it holds, divided by its rank; ties go to the earlier word.
 
-    >>> used_with("总量", [["生产总值"]], ["全面推进", "生产总值总量"]), used_with("全面", [["生产总值"]], ["全面推进"])
-    (0.625, 0.25)
+    >>> co_occurring(["全面", "总量"], 0, [["全面", "总量"], ["生产总值"]], ["全面推进", "生产总值总量"])
+    '总量'
     """
-    return sum(
-        (0.25 + sum(any(w in passage for w in other) for other in others)) / (1 + rank)
-        for rank, passage in enumerate(passages)
-        if word in passage
-    )
+    others = [
+        sum(any(w in passage for w in other) for j, other in enumerate(options) if j != phrase) for passage in passages
+    ]
+
+    def used(word: str) -> float:
+        return sum(
+            (0.25 + n) / (1 + rank)
+            for rank, (passage, n) in enumerate(zip(passages, others, strict=True))
+            if word in passage
+        )
+
+    return max(words, key=lambda w: (used(w), -words.index(w)))
 
 
 def is_place(word: str) -> bool:
