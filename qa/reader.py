@@ -1464,6 +1464,8 @@ class ReaderModel:
         seed: int = 0,
         repeats: int = 1,
         groups: Sequence[str] = (),
+        calibrate_on: Sequence[Labelled] = (),
+        calibrate_answerable: Sequence[bool] = (),
     ) -> tuple[ReaderModel, list[tuple[float, bool]]]:
         """Fit on (features, labels, texts) per question (no candidates: an empty array).
 
@@ -1483,6 +1485,13 @@ class ReaderModel:
         one fold, so a question is predicted by models that never read its report: questions
         about one report share passages and wording, and split across folds they make the
         cross-fitted confidence look surer than it is on reports not trained on.
+
+        ``calibrate_on`` are questions kept out of the fitting (other writers, other kinds of
+        question; ``calibrate_answerable`` says which have an answer): read by the final model,
+        they join the cross-fitted predictions in the calibrations and the thresholds, each
+        counted as often as a training question (``repeats`` times). Cross-fitting alone
+        estimates how sure to be of questions like the training ones; these say how sure to be
+        of questions written otherwise.
         """
         everything = [*questions, *unanswered]
         pool = np.vstack([x for x, _, _ in everything if len(x)])
@@ -1518,6 +1527,19 @@ class ReaderModel:
         real = np.array([r[1] < len(questions) for r in rows])
         evidence = np.array([r[2] for r in rows])
         right = np.array([r[3] for r in rows])
+        span, trust = _fit_span(everything, pool, l2), _fit_trust(evidence, right)
+        extra: list[tuple[float, tuple[float, ...], bool, bool]] = []  # raw, evidence, right, answerable
+        extra_answerable = list(calibrate_answerable) or [any(y) for _, y, _ in calibrate_on]
+        for (x, labels, texts), has in zip(calibrate_on, extra_answerable, strict=True):
+            if len(x):
+                best, ev = choose(x, texts, span(x))
+                extra += [(_sigmoid(float(np.ravel(trust(np.array(ev)))[0])), ev, bool(labels[best]), has)] * repeats
+        n_rows = len(rows)
+        if extra:
+            raw = np.concatenate([raw, [e[0] for e in extra]])
+            real = np.concatenate([real, np.ones(len(extra), dtype=bool)])
+            evidence = np.vstack([evidence, [e[1] for e in extra]])
+            right = np.concatenate([right, [e[2] for e in extra]])
         # Names and phrases are calibrated apart from figures and dates: the trust trees, fitted
         # mostly on figures, are surer of a name than its record warrants.
         names = np.array([asks_name(e) for e in evidence])
@@ -1530,26 +1552,31 @@ class ReaderModel:
         # its evidence: its confidence is capped at the cross-fitted share of such answers that were right.
         misfit = evidence[:, MISFIT] > 0
         misfit_share = round(float((right[misfit & real].sum() + 1) / ((misfit & real).sum() + 2)), 4)
-        held = [
+        given = [
             (min(float(c), misfit_share) if m else float(c), bool(ok))
-            for c, ok, m in zip(calibrated[real], right[real], misfit[real], strict=True)
+            for c, ok, m in zip(calibrated, right, misfit, strict=True)
         ]
+        trained = [g for g, r in zip(given[:n_rows], real[:n_rows], strict=True) if r]  # ``questions``, cross-fitted
+        held = trained + given[n_rows:]
         answerable = list(answerable) or [any(y) for _, y, _ in questions]
         asked = [
             (c, ok, answerable[r[1]])
-            for (c, ok), r in zip(held, (r for r in rows if r[1] < len(questions)), strict=True)
-        ]
+            for (c, ok), r in zip(trained, (r for r in rows if r[1] < len(questions)), strict=True)
+        ] + [(c, ok, e[3]) for (c, ok), e in zip(given[n_rows:], extra, strict=True)]
         unread = repeats * sum(not answerable[i] for i, (x, _, _) in enumerate(questions) if not len(x))
+        unread += repeats * sum(
+            not has for (x, _, _), has in zip(calibrate_on, extra_answerable, strict=True) if not len(x)
+        )
         model = cls(
-            _fit_span(everything, pool, l2),
-            _fit_trust(evidence, right),
+            span,
+            trust,
             calibration,
             choose_threshold(held, wrong_share),
             most_right_threshold(asked, unread, wrong_cost),
             misfit_share=misfit_share,
             name_calibration=name_calibration,
         )
-        return model, held
+        return model, trained
 
     def save(self, path: Path = MODEL_FILE) -> None:
         data = {

@@ -51,6 +51,7 @@ def engine_for(corpus: str, model: Any = None) -> Any:
 
 
 FOLD_MODELS = ROOT / ".span" / "folds"
+AUDIT = ROOT / "data" / "audit"  # questions by other writers: never trained on, read for the calibration
 
 
 NEURAL = [False]  # --neural: fit the reader that reads with the neural span model too
@@ -203,6 +204,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5, help="cross-fittings over different splits")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first split (a refit's noise: try another)")
     parser.add_argument(
+        "--no-audit",
+        dest="calibrate_on_audit",
+        action="store_false",
+        help="calibrate on the cross-fitted training questions alone, not also on data/audit",
+    )
+    parser.add_argument(
         "--external",
         type=int,
         default=0,
@@ -220,6 +227,11 @@ def main() -> int:
         order += group
         hidden += [q for q, i in zip(record(engine, group, hide_evidence=True), group, strict=True) if i["answers"]]
     external = record_external(args.external) if args.external else []
+    audit = [item for f in sorted(AUDIT.glob("*.jsonl")) if args.calibrate_on_audit for item in load_questions(f)]
+    calibrate_on = []
+    for corpus in sorted({corpus_of(i["doc"]) for i in audit}):
+        group = [i for i in audit if corpus_of(i["doc"]) == corpus]
+        calibrate_on += list(zip(record(engine_for(corpus), group), group, strict=True))
     model, held = ReaderModel.fit(
         questions,
         hidden + external,
@@ -230,6 +242,8 @@ def main() -> int:
         repeats=args.repeats,
         seed=args.seed,
         groups=[i["doc"] for i in order] + [i["doc"] for i in order if i["answers"]] + ["external"] * len(external),
+        calibrate_on=[read for read, _ in calibrate_on],
+        calibrate_answerable=[bool(i["answers"]) for _, i in calibrate_on],
     )
     answerable = sum(bool(i["answers"]) for i in items)
     n = args.repeats  # every question is in ``held`` once per repeat
@@ -242,6 +256,13 @@ def main() -> int:
         "over the best span's evidence, calibrated by centred isotonic regression on cross-fitted predictions",
         "training data": f"data/train/train_*.jsonl: {len(items)} written questions ({answerable} answerable), "
         f"and the {len(hidden)} answerable ones again with their evidence passages hidden (answer: none)",
+        "calibration data": "the cross-fitted training questions"
+        + (
+            f" and the {len(calibrate_on)} questions of data/audit (other writers, mostly why/how/which; "
+            "never trained on), read by the fitted model"
+            if calibrate_on
+            else ""
+        ),
         "fitted": datetime.date.today().isoformat(),
         "command": "make train-reader",
         "l2": args.l2,

@@ -146,6 +146,29 @@ def test_fit_keeps_a_report_in_one_fold_and_calibrates_names_apart(tmp_path: Pat
     assert ReaderModel.load(tmp_path / "reader.json").name_calibration == model.name_calibration
 
 
+def test_questions_kept_out_of_the_fitting_join_the_calibration_only() -> None:
+    """Questions written otherwise, whose best candidate is seldom the answer, make the model
+    less sure: the span scorer and the trust trees stay those fitted on the training questions."""
+    questions = synthetic_questions(120)
+    other = synthetic_questions(60, seed=3)
+    wrong = [(x, [False] * len(labels), texts) for x, labels, texts in other]  # none of their answers are right
+    plain, held = ReaderModel.fit(questions, folds=3)
+    humbled, held_too = ReaderModel.fit(questions, folds=3, calibrate_on=wrong, calibrate_answerable=[True] * 60)
+    assert humbled.span == plain.span  # fitted alike
+    assert [ok for _, ok in held_too] == [ok for _, ok in held]  # cross-fitted alike; only their confidence moves
+    evidence = [plain.confidence(choose_evidence(plain, x, texts)) for x, _, texts in questions[:30]]
+    lowered = [humbled.confidence(choose_evidence(humbled, x, texts)) for x, _, texts in questions[:30]]
+    assert np.mean(lowered) < np.mean(evidence)
+    with pytest.raises(ValueError):
+        ReaderModel.fit(questions, folds=3, calibrate_on=wrong, calibrate_answerable=[True])
+
+
+def choose_evidence(model: ReaderModel, x: np.ndarray, texts: list[str]) -> tuple[float, ...]:
+    from qa.reader import choose
+
+    return choose(x, texts, model.span_scores(x))[1]
+
+
 def test_paired_figures_of_a_fenbie_question() -> None:
     from qa.query import analyse
     from qa.reader import number_spans, paired_figures
