@@ -107,7 +107,8 @@ EN_ZH: dict[str, tuple[str, ...]] = {
     "people's congress": ("人民代表大会",),
     "delivered": ("大会",),
     "minimum wage": ("最低工资",),
-    "share": ("比重",),
+    "china": ("全国", "我国", "中国"),  # the reports' words for the country, beside a province's figure or their own
+    "share": ("比重", "占比"),
     "proportion": ("比重",),
     "industrial output": ("工业总产值",),
     "opened to traffic": ("通车",),
@@ -290,10 +291,12 @@ def _english_units(text: str, names: Mapping[str, tuple[str, ...]] | None = None
     lowered = f" {text.lower()} "
     found: list[tuple[int, tuple[str, ...]]] = []
     for phrase in _EN_PHRASES:
-        for match in re.finditer(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", lowered):
+        for match in re.finditer(rf"(?<![a-z\-]){re.escape(phrase)}(?![a-z\-])", lowered):  # not inside china-europe
             found.append((match.start(), EN_ZH[phrase]))
             lowered = lowered[: match.start()] + " " * (match.end() - match.start()) + lowered[match.end() :]
     words = [(m.start(), m.group()) for m in re.finditer(r"[a-z][a-z\-']*", lowered)]
+    # "how large / how fast / how far …" asks a degree: the word after "how" is part of the question
+    words = [w for k, w in enumerate(words) if not (k and words[k - 1][1] == "how")]
     i = 0
     while i < len(words):
         for n in (3, 2, 1):
@@ -332,6 +335,13 @@ def translate_english(
     ['博物馆', '集装箱', '吞吐量']
     >>> translate_english("container throughput", context=["港口集装箱吞吐量增长"])
     ['集装箱', '吞吐量']
+
+    "How large", "how fast" ask a degree, not a topic; the country is what the reports call it:
+
+    >>> translate_english("how large a share of china's cotton", context=["棉花总产量占全国92.2%"])
+    ['比重', '全国', '棉花']
+    >>> translate_english("china-europe freight trains")
+    ['中欧', '货运列车']
     """
     units = [zh for _, zh in _english_units(text, names)]
     options = [[w for w in zh if known(w)] or [zh[0]] if known else list(zh) for zh in units]
