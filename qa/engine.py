@@ -404,7 +404,9 @@ class Engine:
                 # one-character abbreviations (台, 京) stand inside other words (千亿台阶): not evidence
                 if not any(alias in passage_norm for alias in place_aliases(place) if len(alias) > 1):
                     if place not in self.index.doc_places.values():
-                        return 0.1, no_report(place, describe(self.index.documents.values()))
+                        documents = self.index.documents.values()
+                        mentioned = any(a in d.text for d in documents for a in place_aliases(place) if len(a) > 1)
+                        return 0.1, no_report(place, describe(documents), read=mentioned)
                     return 0.1, f"the passage does not speak of {place}"
             if reading.scored.period_match < 0 and not any(str(y) in passage_norm for y in q.years):
                 return 0.15, "the passage speaks of another year"

@@ -175,6 +175,16 @@ def choose(
     return Scope(paths, positions, tense_out, max(years_held) if years_held else None, home, inferred=inferred)
 
 
-def no_report(place: str, holds: str) -> str:
-    """The refusal for a place the index holds no report of."""
+def no_report(place: str, holds: str, read: bool = False) -> str:
+    """The refusal for a place the index holds no report of; ``read``: some report mentions it,
+    but not the passage the answer would come from (哈尔滨 asked of the 黑龙江 report).
+
+    >>> no_report("哈尔滨", "黑龙江 2025", read=True)
+    '报告中没有关于哈尔滨的报告，找到的段落也未提及哈尔滨 (the index holds no report of 哈尔滨, and the passage found does not speak of it; it holds: 黑龙江 2025)'
+    """
+    if read:
+        return (
+            f"报告中没有关于{place}的报告，找到的段落也未提及{place} (the index holds no report of {place}, "
+            f"and the passage found does not speak of it; it holds: {holds})"
+        )
     return f"报告中没有关于{place}的报告 (the index holds no report of {place}; it holds: {holds})"

@@ -108,6 +108,13 @@ def test_refusal_for_an_absent_place_lists_the_reports_held(provinces: Engine) -
     assert "浙江" in answer.reason and "2025" in answer.reason
 
 
+def test_refusal_for_a_city_inside_a_report_says_the_passage_does_not_name_it(provinces: Engine) -> None:
+    """No report is of 郑州, but the 河南 report names it: the refusal says both."""
+    answer = provinces.ask("郑州地区生产总值增长多少？")
+    assert not answer.found
+    assert "郑州" in answer.reason and "does not speak of it" in answer.reason
+
+
 def test_who_delivered_and_when(provinces: Engine) -> None:
     who = provinces.ask("2025年浙江省政府工作报告是谁作的？")
     when = provinces.ask("河南省政府工作报告是在哪天作的？")
