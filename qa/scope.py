@@ -179,8 +179,8 @@ def no_report(place: str, holds: str, read: bool = False) -> str:
     """The refusal for a place the index holds no report of; ``read``: some report mentions it,
     but not the passage the answer would come from (哈尔滨 asked of the 黑龙江 report).
 
-    >>> no_report("哈尔滨", "黑龙江 2025", read=True)
-    '报告中没有关于哈尔滨的报告，找到的段落也未提及哈尔滨 (the index holds no report of 哈尔滨, and the passage found does not speak of it; it holds: 黑龙江 2025)'
+    >>> no_report("哈尔滨", "黑龙江 2025", read=True).split(" (")[0]
+    '报告中没有关于哈尔滨的报告，找到的段落也未提及哈尔滨'
     """
     if read:
         return (
