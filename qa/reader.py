@@ -272,13 +272,15 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
 
     >>> s = "坚持“安全第一、预防为主”的方针"; a, b = trim(s, 2, 13); s[a:b]
     '安全第一、预防为主'
+    >>> s = "首家省实验室——燕赵钢铁实验室挂牌"; a, b = trim(s, 6, 15); s[a:b]
+    '燕赵钢铁实验室'
     """
     if "、" in text[start:end]:  # 等 closes a list: 氢能、新型电池等新兴产业 → 氢能、新型电池
         closing = text.find("等", text.rfind("、", start, end), end)
         end = closing if closing > 0 else end
-    while start < end and (text[start] in " \u3000，、" or text[start] in QUOTES):
+    while start < end and (text[start] in " \u3000，、" + EDGE_MARKS or text[start] in QUOTES):
         start += 1
-    while end > start and (text[end - 1] in " \u3000，、的了" or text[end - 1] in QUOTES):
+    while end > start and (text[end - 1] in " \u3000，、的了" + EDGE_MARKS or text[end - 1] in QUOTES):
         end -= 1
     if not _balanced(text[start:end]):
         wide_start = start - 1 if start > 0 and text[start - 1] in OPEN_QUOTES else start
@@ -290,6 +292,7 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 OPEN_QUOTES, CLOSE_QUOTES = "“「『", "”」』"
+EDGE_MARKS = "—…：:；;。！？"  # dashes, colons, stops: never an answer's first or last character
 
 
 def _balanced(span: str) -> bool:
@@ -683,6 +686,7 @@ FEATURES = (
     "change_for_change",  # a change is asked for (比上年增加多少) and the figure follows 增加/增长/多…
     "level_for_change",  # a change is asked for and the figure follows 到/达/为 (a level, not a change)
     "clause_for_account",  # a whole clause or sentence, for a question asking why/how/what it is like
+    "respective",  # in "A、B分别为a、b": the figure of the subject the question names (another's is no candidate)
     "class_match",  # the span ends in the kind of name asked for (谁 → a person's name)
     "class_clash",  # a kind of name is asked for and the span ends in another kind
     "named",  # the span ends in a name (of a person, place or organisation) and a slot is asked for
@@ -751,12 +755,16 @@ def gather(
         passage = [scored.score - top, float(rank), float(scored.period_match), scored.coverage, float(denser[rank])]
         passage.append(scored.bm25 / top_bm25)
         spans = candidates(q, text, norm, terms, weights, groups, scored.coverage, foreign)
+        runs = respective_runs(norm) if "分别" in norm else []
         if neural_read is not None:
             spans += neural_spans(
                 neural_read, norm, spans, functools.partial(_support_of, norm, terms, weights, groups, q.bigrams)
             )
         for span in spans:
             a, b = span.start, span.end
+            paired = respective(runs, a, b, own_words) if runs else 0.0
+            if paired < 0:  # another subject's figure in "A、B分别为a、b": never the answer about B
+                continue
             piece = norm[a:b]
             near = min((a - e if e <= a else s - b for s, e in found if e <= a or s >= b), default=40)
             before = min((a - e for s, e in found if e <= a), default=40)
@@ -780,6 +788,7 @@ def gather(
                 float(asks_change and span.kind == "number" and bool(CHANGE_CUE.search(norm[max(0, a - 6) : a]))),
                 float(asks_change and span.kind == "number" and bool(LEVEL_CUE.search(norm[max(0, a - 6) : a]))),
                 float(asks_account and span.kind == "clause"),
+                paired,
             ]
             got_class = head_class(norm, a, b) if names_asked and span.kind != "number" else ""
             ss, se = sentence_bounds(norm, a, b)
@@ -986,6 +995,61 @@ def paired_figures(
                 break
             out.append(Span(a, d, "number", 0.0, sup(a, d), fit=unit_fit(unit, q.unit_hint)))
     return out
+
+
+def respective_runs(norm: str) -> list[tuple[tuple[str, ...], tuple[tuple[int, int], ...]]]:
+    """The 分别 constructions of a passage: (subjects, their figures' spans), as many of each.
+
+    "A、B、C分别增长a、b和c" pairs each subject with the figure at its place; a question about B
+    asks for b, whatever else stands beside it.
+
+    >>> s = "治沙、造林、种草分别完成年度目标任务的113%、220%和148%；"
+    >>> [(subject, s[a:b]) for subjects, spans in respective_runs(s) for subject, (a, b) in zip(subjects, spans)]
+    [('治沙', '113%'), ('造林', '220%'), ('种草', '148%')]
+    """
+    runs = []
+    for match in re.finditer("分别", norm):
+        start, end = clause_bounds(norm, match.start())
+        subjects = tuple(t for t in re.split(r"、|以及|和|与|及", norm[start : match.start()]) if t)
+        first = re.search(r"第?\d", norm[match.end() : end])
+        if len(subjects) < 2 or first is None:
+            continue
+        spans, pos = [], match.end() + first.start()
+        for item in re.split(r"(、|和|及|与)", norm[pos:end]):
+            if item and item not in "、和及与":
+                spans.append((pos, pos + len(item)))
+            pos += len(item)
+        if len(spans) == len(subjects) and all(re.search(r"\d", norm[a:b]) for a, b in spans):
+            runs.append((subjects, tuple(spans)))
+    return runs
+
+
+def respective(
+    runs: Sequence[tuple[tuple[str, ...], tuple[tuple[int, int], ...]]], a: int, b: int, asked: str
+) -> float:
+    """+1 when the span [a, b) is the figure of the 分别 subject the question names best (by shared
+    character bigrams), -1 when it is another subject's, 0 outside such runs or when no subject is named.
+
+    >>> s = "清洁能源、新能源装机占比分别达94.6%、70%，"
+    >>> runs = respective_runs(s)
+    >>> respective(runs, s.index("70%"), s.index("70%") + 3, "新能源装机占比达到多少？")
+    1.0
+    >>> respective(runs, s.index("94.6%"), s.index("94.6%") + 5, "新能源装机占比达到多少？")
+    -1.0
+    """
+    for subjects, spans in runs:
+        inside = [i for i, (s, e) in enumerate(spans) if a < e and s < b]
+        if len(inside) != 1:
+            continue
+        shares = []
+        for subject in subjects:
+            pairs = {subject[i : i + 2] for i in range(len(subject) - 1)} or {subject}
+            shares.append(sum(p in asked for p in pairs) / len(pairs))
+        best = max(shares)
+        if best <= 0 or shares.count(best) > 1:
+            return 0.0
+        return 1.0 if shares[inside[0]] == best else -1.0
+    return 0.0
 
 
 # Purpose: what something is done for, answered by a clause (让更多科研成果走进车间, 为了…)
@@ -1667,7 +1731,10 @@ def _fit_span(
 # are held to it (monotone constraints), so that a thousand examples cannot teach them otherwise.
 TRUST_DIRECTION = {
     **dict.fromkeys(("score", "share", "margin"), 1),
-    **{f"best {n}": 1 for n in ("support", "anchor", "fit", "cue", "coverage", "term_near", "window_bigrams")},
+    **{
+        f"best {n}": 1
+        for n in ("support", "anchor", "fit", "cue", "coverage", "term_near", "window_bigrams", "respective")
+    },
     **{f"best {n}": 1 for n in ("support_lead", "period_match", "bm25_share", "passage_gap")},
     **{f"best {n}": -1 for n in ("unknown_terms", "said_before", "misfit", "rank", "dense_rank", "in_question")},
 }

@@ -115,6 +115,19 @@ def test_refusal_for_a_city_inside_a_report_says_the_passage_does_not_name_it(pr
     assert "郑州" in answer.reason and "does not speak of it" in answer.reason
 
 
+def test_a_figure_of_another_subject_of_fenbie_is_no_answer(provinces: Engine) -> None:
+    """全市110报警数、刑事立案数、电信网络诈骗立案数分别下降7%、14.4%、18.8%: asked about one
+    subject, the figures of the others are no candidates; a question naming every subject (a
+    分别 question) keeps them all."""
+    from qa.reader import respective, respective_runs
+
+    assert provinces.ask("2024年上海电信网络诈骗立案数下降多少？").answer == "18.8%"
+    s = "服务贸易、数字贸易分别增长24.5%、14.5%。"
+    runs = respective_runs(s)
+    assert respective(runs, s.index("24.5%"), s.index("24.5%") + 5, "服务贸易、数字贸易分别增长多少？") == 0.0
+    assert respective(runs, s.index("24.5%"), s.index("24.5%") + 5, "数字贸易增长多少？") == -1.0
+
+
 def test_who_delivered_and_when(provinces: Engine) -> None:
     who = provinces.ask("2025年浙江省政府工作报告是谁作的？")
     when = provinces.ask("河南省政府工作报告是在哪天作的？")
